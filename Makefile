@@ -1,0 +1,29 @@
+# The two set-up commands are `make test` and `make reports`; each builds .venv/ first
+# when it is missing or older than the pinned dependencies.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test reports data bench clean-venv
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest tests --nbmake notebooks
+
+# DATA=path/to/registry.csv renders the reports on a user's own cohort.
+reports: $(STAMP)
+	$(PY) -m rwe_cart.report --notebooks notebooks --out reports $(if $(DATA),--data $(DATA))
+
+data: $(STAMP)
+	$(PY) -m rwe_cart.synthetic.write data/synthetic
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean-venv:
+	rm -rf $(VENV)
