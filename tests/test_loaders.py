@@ -172,3 +172,10 @@ def test_events_unknown_event_named_and_exclude_counts_rows():
     assert err.value.problems.iloc[0][["patient_id", "column"]].tolist() == ["B", "event"]
     c = rc.load_events(ev, errors="exclude")
     assert c.patients["patient_id"].tolist() == ["A"] and c.attrition["patient_id"].tolist() == ["B"]
+
+
+def test_adam_sas7bdat(tmp_path):
+    # Fixtures written by R haven from adam_tables() (tests/data/make_sas7bdat.R).
+    from pathlib import Path
+    data = Path(__file__).parent / "data"
+    check_adam_cohort(rc.load_adam(data / "adsl.sas7bdat", data / "adtte.sas7bdat"))
