@@ -6,6 +6,7 @@ from .cohort import Cohort
 from .endpoints import endpoint
 from .io import load_adam, load_events, load_registry
 from .schema import CohortValidationError
+from .tables import TableOne, table_one
 from .timeline import landmark_frame, split_timeline
 
 __all__ = [
@@ -17,5 +18,7 @@ __all__ = [
     "load_events",
     "load_registry",
     "split_timeline",
+    "TableOne",
+    "table_one",
 ]
 __version__ = "0.1.0"
