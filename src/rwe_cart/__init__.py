@@ -2,23 +2,33 @@
 
 Everything public is importable from here: ``import rwe_cart as rc``.
 """
+from . import datasets, plots
 from .cohort import Cohort
 from .endpoints import endpoint
 from .io import load_adam, load_events, load_registry
+from .plots import plot_km
 from .schema import CohortValidationError
+from .survival import KaplanMeier, TestResult, kaplan_meier, median_followup
 from .tables import TableOne, table_one
 from .timeline import landmark_frame, split_timeline
 
 __all__ = [
     "Cohort",
     "CohortValidationError",
+    "KaplanMeier",
+    "TableOne",
+    "TestResult",
+    "datasets",
     "endpoint",
+    "kaplan_meier",
     "landmark_frame",
     "load_adam",
     "load_events",
     "load_registry",
+    "median_followup",
+    "plot_km",
+    "plots",
     "split_timeline",
-    "TableOne",
     "table_one",
 ]
 __version__ = "0.1.0"

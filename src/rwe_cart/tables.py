@@ -40,11 +40,19 @@ class TableOne:
     n: dict
     suppress_below: int | None
 
+    def display(self) -> pd.DataFrame:
+        """The table as printed: repeated variable names blanked, SMD to 3 decimals."""
+        out = self.table.copy()
+        out.loc[out["variable"].eq(out["variable"].shift()), "variable"] = ""
+        if "smd" in out:
+            out["smd"] = out["smd"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+        return out.rename(columns={"variable": "", "level": "", "smd": "SMD"})
+
     def _repr_html_(self) -> str:
-        return self.table.to_html(index=False, na_rep="")
+        return self.display().to_html(index=False, na_rep="")
 
     def __repr__(self) -> str:
-        return self.table.to_string(index=False, na_rep="")
+        return self.display().to_string(index=False, na_rep="")
 
 
 def _suppress(n: int, k: int | None) -> str:
@@ -87,7 +95,8 @@ def _smd_categorical(a: pd.Series, b: pd.Series, levels: Sequence) -> float:
 
 
 def table_one(cohort, by: str | None = None, *, variables: Sequence[str] | None = None,
-              suppress_below: int | None = None, labels: dict | None = None) -> TableOne:
+              suppress_below: int | None = None, labels: dict | None = None,
+              group_labels: dict | None = None) -> TableOne:
     """Table 1 of baseline characteristics, overall and by a baseline factor.
 
     Parameters
@@ -100,6 +109,10 @@ def table_one(cohort, by: str | None = None, *, variables: Sequence[str] | None 
         Columns to describe; default: the contract's baseline columns present in the data.
     suppress_below : int, optional
         Counts from 1 to k−1 are shown as "<k" (small-cell suppression).
+    labels : dict, optional
+        Variable -> display name (defaults cover the contract's columns).
+    group_labels : dict, optional
+        Level of ``by`` -> column heading, e.g. ``{True: "Prior allo-HSCT"}``.
 
     Notes
     -----
@@ -122,7 +135,7 @@ def table_one(cohort, by: str | None = None, *, variables: Sequence[str] | None 
             raise ValueError(f"by={by!r} has {int(frame[by].isna().sum())} missing values; "
                              "fill or exclude them before grouping")
         for level, sub in frame.groupby(by, sort=True):
-            groups.append((f"{by} = {level}", sub))
+            groups.append(((group_labels or {}).get(level, f"{by} = {level}"), sub))
     two = len(groups) == 3
     rows = [{"variable": "N", "level": "",
              **{g: _suppress(len(sub), suppress_below) for g, sub in groups}}]

@@ -1,0 +1,838 @@
+"""Kaplan–Meier estimator with R ``survfit`` conventions.
+
+Public: :func:`kaplan_meier`, :class:`KaplanMeier`, :func:`median_followup`.
+
+The estimator has two layers, as every estimator in the package: the public function
+validates once (``_validate``), then a private array-only core counts the risk sets and
+builds the curve. Counting has two vectorised paths:
+
+* whole-number times in a modest range (the registry case: days, many ties) are counted
+  with :func:`numpy.bincount`, which is linear in n and beats a sort;
+* anything else is sorted once, with the event flag packed into the lowest bit of the
+  time's IEEE-754 bit pattern, so one ``np.sort`` of ``uint64`` keys gives both the
+  distinct times and the event/censor split (no ``argsort`` of the times, no second
+  sort). R's ``timefix`` (merging near-equal times) is fused into the same scan.
+
+Neither path loops over subjects or event times in Python; the only loop is over groups
+(for the cumulative products, which must restart in each group).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from . import _validate as V
+
+__all__ = ["kaplan_meier", "KaplanMeier", "median_followup", "CONF_TYPES"]
+
+CONF_TYPES = ("log", "log-log", "plain", "logit", "arcsin")
+
+# R: quantile.survfit(tolerance = sqrt(.Machine$double.eps)) and aeqSurv's tolerance.
+_TOL = float(np.sqrt(np.finfo(np.float64).eps))
+# Counting path when the number of (group, day) bins is at most n + this.
+_BIN_SLACK = 4096
+# Whole-number times beyond this never use the counting path (and are exact in float64).
+_BIN_MAX_TIME = 1 << 26
+
+_TABLE_COLUMNS = [
+    "group", "time", "n_risk", "n_event", "n_censor", "survival", "std_err",
+    "lower", "upper", "cumhaz", "std_chaz",
+]
+
+
+# ---------------------------------------------------------------------------------------
+# Result
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)  # eq=False: DataFrames do not compare to a bool
+class KaplanMeier:
+    """Kaplan–Meier curves, one per group, as R's ``survfit`` reports them.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per distinct observed time (event or censoring) per group, sorted by
+        group then time, with columns ``group, time, n_risk, n_event, n_censor,
+        survival, std_err, lower, upper, cumhaz, std_chaz``. ``std_err`` is the standard
+        error of S(t) (Greenwood), ``lower``/``upper`` the pointwise confidence limits,
+        ``cumhaz`` the Nelson–Aalen cumulative hazard and ``std_chaz`` its standard
+        error. ``group`` is ``"all"`` without ``by``.
+    conf_type : str
+        Transformation used for the confidence limits.
+    alpha : float
+        1 − confidence level.
+    by : str or None
+        The grouping column, ``None`` when ungrouped.
+    meta : dict
+        Free-form provenance: ``definition`` (``data.attrs["definition"]``, the endpoint
+        definition, if any), the column names used, and ``n`` per group.
+    """
+
+    table: pd.DataFrame
+    conf_type: str
+    alpha: float
+    by: str | None = None
+    meta: dict = field(default_factory=dict)
+
+    _index: Any = field(default=None, repr=False)  # (row bounds, levels), set by the fit
+
+    # -- groups -------------------------------------------------------------------------
+    def _group_index(self) -> tuple[np.ndarray, list]:
+        """Row bounds per group (length G + 1) and the group labels in table order."""
+        if self._index is not None:
+            bounds, levels = self._index
+            return bounds, list(levels.tolist())
+        codes, uniques = pd.factorize(self.table["group"], sort=False)
+        change = np.flatnonzero(np.diff(codes)) + 1
+        bounds = np.concatenate(([0], change, [codes.size])).astype(np.intp)
+        return bounds, list(pd.Index(uniques).tolist())
+
+    @property
+    def groups(self) -> tuple:
+        """Group labels in table order (``("all",)`` when ungrouped)."""
+        return tuple(self._group_index()[1])
+
+    def _slices(self):
+        """Yield (label, start, stop) row ranges of the table, one per group."""
+        bounds, labels = self._group_index()
+        for j, label in enumerate(labels):
+            yield label, int(bounds[j]), int(bounds[j + 1])
+
+    def _col(self, name: str) -> np.ndarray:
+        return self.table[name].to_numpy()
+
+    def _group_column(self, counts: list[int]) -> pd.Series:
+        """The table's group column (same dtype), group j repeated counts[j] times."""
+        bounds, _ = self._group_index()
+        rows = np.repeat(np.asarray(bounds[:-1], dtype=np.intp), counts)
+        return self.table["group"].take(rows).reset_index(drop=True)
+
+    # -- quantiles ----------------------------------------------------------------------
+    def quantile(self, probs: float | Sequence[float] = (0.25, 0.5, 0.75)) -> pd.DataFrame:
+        """Quantiles of the event-time distribution with confidence limits (R's rules).
+
+        Parameters
+        ----------
+        probs
+            Probabilities p in [0, 1] of the *event* distribution F = 1 − S, as in R's
+            ``quantile.survfit``: p = 0.5 is the median, p = 0.25 the time by which a
+            quarter of subjects have had the event.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``group, prob, quantile, lower, upper``; ``NaN`` where the curve
+            (or the confidence band) never reaches 1 − p.
+
+        Notes
+        -----
+        The p-quantile is the smallest t with S(t) <= 1 − p. Where S equals 1 − p (within
+        sqrt(machine epsilon)) on a flat segment [t_j, t_{j+1}) the midpoint
+        (t_j + t_{j+1})/2 is returned; on a flat segment that ends the curve, the midpoint
+        of t_j and the last observed time. The lower limit applies the same rule to the
+        lower confidence band, the upper limit to the upper band (Brookmeyer & Crowley
+        1982), all as R's ``quantile.survfit`` (survival 3.5). On such a flat segment
+        lifelines returns its left end t_j and statsmodels its right end t_{j+1}.
+        """
+        p = np.atleast_1d(np.asarray(probs, dtype=np.float64))
+        if p.ndim != 1 or p.size == 0 or np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+            raise ValueError(f"probs must be probabilities in [0, 1], got {probs!r}")
+        time = self._col("time")
+        surv, lower, upper = self._col("survival"), self._col("lower"), self._col("upper")
+        out_q, out_lo, out_hi = [], [], []
+        for _, a, b in self._slices():
+            # R: findq(c(start, time), c(0, 1 - curve)) with start = 0, for the curve
+            # and for each band (the lower band gives the lower limit)
+            x = np.concatenate(([0.0], time[a:b]))
+            out_q.append(_findq(x, np.concatenate(([0.0], 1.0 - surv[a:b])), p))
+            out_lo.append(_findq(x, np.concatenate(([0.0], 1.0 - lower[a:b])), p))
+            out_hi.append(_findq(x, np.concatenate(([0.0], 1.0 - upper[a:b])), p))
+        return pd.DataFrame({
+            "group": self._group_column([p.size] * len(out_q)),
+            "prob": np.tile(p, len(out_q)),
+            "quantile": np.concatenate(out_q),
+            "lower": np.concatenate(out_lo),
+            "upper": np.concatenate(out_hi),
+        })
+
+    def median(self) -> pd.DataFrame:
+        """Median survival time with its confidence interval, per group.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``group, median, lower, upper`` (``NaN`` when never reached).
+
+        Notes
+        -----
+        Smallest time with S(t) <= 0.5; at an exact plateau at 0.5 the midpoint of the
+        plateau, as R's ``quantile.survfit`` (see :meth:`quantile`).
+        """
+        q = self.quantile(0.5)
+        return q.drop(columns="prob").rename(columns={"quantile": "median"})
+
+    # -- values at chosen times -----------------------------------------------------------
+    def at(self, times: float | Sequence[float]) -> pd.DataFrame:
+        """Survival and its confidence limits at chosen times, as ``summary(fit, times=)``.
+
+        Parameters
+        ----------
+        times
+            Time points; sorted, and (as R's default ``extend=FALSE``) times after a
+            group's last observed time are dropped for that group.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``group, time, n_risk, n_event, n_censor, survival, std_err, lower,
+            upper, cumhaz, std_chaz``. ``n_risk`` is the number at risk at t; ``n_event``
+            and ``n_censor`` count what happened in (previous requested time, t], as R's
+            summary does; ``std_err`` is on the survival scale.
+        """
+        t = _as_times(times)
+        t = np.sort(t[np.isfinite(t)])
+        tab = {c: self._col(c) for c in _TABLE_COLUMNS[1:]}
+        parts: dict[str, list] = {c: [] for c in _TABLE_COLUMNS[1:]}
+        counts = []
+        for _, a, b in self._slices():
+            gt = tab["time"][a:b]
+            tt = t[t <= gt[-1]]
+            i1 = np.searchsorted(gt, tt, side="right") - 1   # last row with time <= t
+            i2 = np.searchsorted(gt, tt, side="left")        # first row with time >= t
+            # R's survfit0 puts a row (S = 1, SE 0) at time 0 unless the curve starts
+            # there; earlier times select that row (the first row when it starts at 0).
+            before = (i1 < 0) & (gt[0] != 0)
+            rows = np.maximum(i1, 0) + a
+            for c in ("survival", "std_err", "lower", "upper", "cumhaz", "std_chaz"):
+                v = tab[c][rows].astype(np.float64)
+                v[before] = 1.0 if c in ("survival", "lower", "upper") else 0.0
+                parts[c].append(v)
+            parts["time"].append(tt)
+            parts["n_risk"].append(tab["n_risk"][i2 + a])
+            for c in ("n_event", "n_censor"):
+                cum = np.concatenate(([0], np.cumsum(tab[c][a:b])))[i1 + 1]
+                parts[c].append(np.diff(cum, prepend=0))
+            counts.append(tt.size)
+        out = {"group": self._group_column(counts)}
+        for c in _TABLE_COLUMNS[1:]:
+            out[c] = np.concatenate(parts[c])
+        for c in ("n_risk", "n_event", "n_censor"):
+            out[c] = out[c].astype(np.int64)
+        return pd.DataFrame(out)
+
+    def at_risk(self, times: float | Sequence[float]) -> pd.DataFrame:
+        """Numbers at risk, events and censored at chosen times (for a risk table).
+
+        Parameters
+        ----------
+        times
+            Time points, kept in the order given (every one, also after the end of
+            follow-up, where ``n_risk`` is 0).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``group, time, n_risk, n_event, n_censor``: ``n_risk`` is the number
+            at risk at t (as R's ``summary(fit, times=)``), ``n_event`` and ``n_censor``
+            are *cumulative* counts over [0, t] (the KMunicate extended table).
+        """
+        t = _as_times(times)
+        time, n_risk = self._col("time"), self._col("n_risk")
+        n_event, n_censor = self._col("n_event"), self._col("n_censor")
+        risk, ev, ce = [], [], []
+        for _, a, b in self._slices():
+            gt = time[a:b]
+            i1 = np.searchsorted(gt, t, side="right")        # rows with time <= t
+            i2 = np.searchsorted(gt, t, side="left")         # first row with time >= t
+            risk.append(np.concatenate((n_risk[a:b], [0]))[i2])
+            ev.append(np.concatenate(([0], np.cumsum(n_event[a:b])))[i1])
+            ce.append(np.concatenate(([0], np.cumsum(n_censor[a:b])))[i1])
+        return pd.DataFrame({
+            "group": self._group_column([t.size] * len(risk)),
+            "time": np.tile(t, len(risk)),
+            "n_risk": np.concatenate(risk).astype(np.int64),
+            "n_event": np.concatenate(ev).astype(np.int64),
+            "n_censor": np.concatenate(ce).astype(np.int64),
+        })
+
+    # -- display ------------------------------------------------------------------------
+    def summary(self) -> pd.DataFrame:
+        """One row per group: ``group, n, events, median, lower, upper``."""
+        med = self.median()
+        n = self.meta.get("n")
+        ev = [int(self._col("n_event")[a:b].sum()) for _, a, b in self._slices()]
+        nn = list(n) if n is not None else [
+            int((self._col("n_event")[a:b] + self._col("n_censor")[a:b]).sum())
+            for _, a, b in self._slices()
+        ]
+        med.insert(1, "n", nn)
+        med.insert(2, "events", ev)
+        return med
+
+    def _title(self) -> str:
+        level = f"{100 * (1 - self.alpha):g}%"
+        curves = "1 curve" if len(self.groups) == 1 else f"{len(self.groups)} curves"
+        by = f" by {self.by!r}" if self.by else ""
+        text = f"Kaplan–Meier: {curves}{by}; median with {level} CI ({self.conf_type})"
+        definition = self.meta.get("definition")
+        if definition:
+            text += f"\nendpoint: {definition}"
+        return text
+
+    def __repr__(self) -> str:
+        body = self.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        return f"{self._title()}\n{body}"
+
+    def _repr_html_(self) -> str:
+        title = self._title().replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br>")
+        table = self.summary().to_html(index=False, float_format="{:.4g}".format, na_rep="NA")
+        return f"<p><b>{title}</b></p>{table}"
+
+
+def _as_times(times) -> np.ndarray:
+    t = np.atleast_1d(np.asarray(times, dtype=np.float64)).ravel()
+    if np.isnan(t).any():
+        raise ValueError("times must not contain NaN")
+    return t
+
+
+# ---------------------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------------------
+def kaplan_meier(
+    data: pd.DataFrame,
+    time: str,
+    event: str,
+    *,
+    by: str | None = None,
+    entry: str | None = None,
+    conf_type: str = "log",
+    alpha: float = 0.05,
+    timefix: bool = True,
+) -> KaplanMeier:
+    """Kaplan–Meier estimate of the survival function, as R's ``survfit``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per subject (or per ``(entry, time]`` interval with `entry`).
+    time : str
+        Column of follow-up times (>= 0).
+    event : str
+        Column of event indicators: 1 (or True) = event, 0 = censored.
+    by : str, optional
+        Column whose values define separate curves, in sorted order (a categorical
+        column keeps its category order), as R's ``survfit(... ~ by)``.
+    entry : str, optional
+        Column of entry (left-truncation) times: the row is at risk on
+        ``(entry, time]``, as R's ``Surv(entry, time, event)``.
+    conf_type : {"log", "log-log", "plain", "logit", "arcsin"}
+        Transformation for the pointwise confidence limits; ``"log"`` is R's default,
+        ``"log-log"`` is the SAS and lifelines default.
+    alpha : float
+        1 − confidence level (0.05 gives 95% limits).
+    timefix : bool
+        Treat times that differ by less than sqrt(machine epsilon) (absolute, or
+        relative to the mean of the distinct times) as tied, as R's ``survfit`` does by
+        default (``aeqSurv``). No effect on whole-number times.
+
+    Returns
+    -------
+    KaplanMeier
+        ``.table`` (one row per distinct time per group), ``.median()``,
+        ``.quantile()``, ``.at()``, ``.at_risk()``.
+
+    Notes
+    -----
+    Conventions follow R's survival package (3.5), where R, SAS and lifelines differ:
+
+    * The table has one row per distinct observed time, event or censoring; at a tied
+      time events precede censorings, so subjects censored at t are at risk at t.
+    * S(t) = prod (1 − d_j/n_j). ``std_err`` is the Greenwood standard error of S(t),
+      S(t)·sqrt(sum d_j / (n_j (n_j − d_j))); R's ``fit$std.err`` is the SE of −log S,
+      i.e. ``std_err / survival``. Where S = 0 the SE is undefined (NaN, as R's summary).
+    * Confidence limits, with z = Φ⁻¹(1 − alpha/2) and se the SE of −log S:
+      ``log`` S·exp(±z·se), upper clipped at 1; ``log-log``
+      exp(−exp(log(−log S) ∓ z·se/log S)); ``plain`` S ± z·S·se clipped to [0, 1];
+      ``logit`` on log(S/(1−S)) with SE se/(1 − S); ``arcsin`` on asin(sqrt S) with SE
+      se·sqrt(S/(1−S))/2. Limits are NaN where S = 0, and where S = 1 for ``log-log``,
+      ``logit`` and ``arcsin`` (NA in survival 3.5, the version of the reference values;
+      survival >= 3.8 reports [1, 1] there); ``log`` and ``plain`` give [1, 1].
+    * ``cumhaz`` is Nelson–Aalen, sum d_j/n_j, with SE sqrt(sum d_j/n_j²).
+    * Left truncation: at risk at t iff entry < t <= time; a subject entering at t is not
+      at risk for an event at t. Rows are stop times only, so ``n_risk`` may rise.
+    * Medians and quantiles: see :meth:`KaplanMeier.quantile`.
+
+    References
+    ----------
+    .. [1] Kaplan EL, Meier P. Nonparametric estimation from incomplete observations.
+           J Am Stat Assoc. 1958;53:457-481.
+    .. [2] Greenwood M. The natural duration of cancer. Reports on Public Health and
+           Medical Subjects 33. London: HMSO; 1926.
+    .. [3] Brookmeyer R, Crowley J. A confidence interval for the median survival time.
+           Biometrics. 1982;38:29-41.
+    .. [4] Therneau TM. A Package for Survival Analysis in R. R package survival.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> df = pd.DataFrame({"time": [2, 3, 3, 5, 8], "event": [1, 1, 0, 1, 0]})
+    >>> km = rc.kaplan_meier(df, "time", "event")
+    >>> km.table[["time", "n_risk", "n_event", "survival"]]
+       time  n_risk  n_event  survival
+    0   2.0       5        1       0.8
+    1   3.0       4        1       0.6
+    2   5.0       2        1       0.3
+    3   8.0       1        0       0.3
+    >>> float(km.median()["median"].iloc[0])
+    5.0
+    """
+    V.check_frame(data, [("time", time), ("event", event), ("by", by), ("entry", entry)])
+    z = _check_options(conf_type, alpha)
+    t, tmin, tmax = V.time_array(data, time)
+    d = V.event_array(data, event)
+    e = None
+    if entry is not None:
+        e, _, _ = V.time_array(data, entry, what="entry times", allow_negative=True)
+        V.check_entry_before_time(data, entry, e, time, t)
+    codes, levels = (None, None) if by is None else V.group_codes(data, by)
+    table, bounds, levels_out = _fit(t, d, e, codes, levels, tmin, tmax, z, conf_type, timefix)
+    n = [int(x) for x in (np.bincount(codes, minlength=len(levels)) if codes is not None
+                          else [len(t)])]
+    meta = {
+        "definition": data.attrs.get("definition"),
+        "time": time, "event": event, "entry": entry, "n": n,
+    }
+    return KaplanMeier(table=table, conf_type=conf_type, alpha=float(alpha), by=by, meta=meta,
+                       _index=(bounds, levels_out))
+
+
+def median_followup(
+    data: pd.DataFrame,
+    time: str,
+    event: str,
+    *,
+    by: str | None = None,
+    conf_type: str = "log",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Median (potential) follow-up by the reverse Kaplan–Meier method.
+
+    The censoring indicator is treated as the event (``1 - event``) and the median of
+    that curve is reported, as R's ``quantile(survfit(Surv(time, 1 - event) ~ 1), 0.5)``.
+
+    Parameters
+    ----------
+    data, time, event
+        As :func:`kaplan_meier`.
+    by : str, optional
+        Grouping column; adds a leading ``group`` column.
+    conf_type, alpha
+        Confidence limits of the reverse KM curve (R's default ``"log"``, 95%).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``median, lower, upper`` (``group`` first when `by` is given).
+
+    Notes
+    -----
+    At a time where a death and a censoring coincide, the censoring (the reverse-KM
+    event) is counted first and the death stays in the risk set, as R does. The median
+    and its limits follow :meth:`KaplanMeier.quantile`.
+
+    References
+    ----------
+    .. [1] Schemper M, Smith TL. A note on quantifying follow-up in studies of failure
+           time. Control Clin Trials. 1996;17:343-346.
+    """
+    V.check_frame(data, [("time", time), ("event", event), ("by", by)])
+    z = _check_options(conf_type, alpha)
+    t, tmin, tmax = V.time_array(data, time)
+    d = 1 - V.event_array(data, event)
+    codes, levels = (None, None) if by is None else V.group_codes(data, by)
+    table, bounds, levels_out = _fit(t, d, None, codes, levels, tmin, tmax, z, conf_type, True)
+    km = KaplanMeier(table=table, conf_type=conf_type, alpha=float(alpha), by=by,
+                     meta={"time": time, "event": event, "reverse": True},
+                     _index=(bounds, levels_out))
+    med = km.median()
+    return med if by is not None else med.drop(columns="group")
+
+
+def _check_options(conf_type: str, alpha: float) -> float:
+    if conf_type not in CONF_TYPES:
+        raise ValueError(f"conf_type must be one of {', '.join(map(repr, CONF_TYPES))}; "
+                         f"got {conf_type!r}")
+    if not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
+    conf_int = 1.0 - float(alpha)
+    return float(ndtri(1.0 - (1.0 - conf_int) / 2.0))  # as R: qnorm(1 - (1 - conf.int)/2)
+
+
+# ---------------------------------------------------------------------------------------
+# Array core (trusts its inputs)
+# ---------------------------------------------------------------------------------------
+def _fit(t, d, e, codes, levels, tmin, tmax, z, conf_type, timefix):
+    """Counts, curve and confidence limits → (table, group row bounds, levels)."""
+    n_groups = 1 if codes is None else len(levels)
+    counts = _count(t, d, e, codes, n_groups, tmin, tmax, timefix)
+    if timefix and counts.needs_timefix_check:
+        fix = _aeq_cuts(counts, e)
+        if fix is not None:
+            u, first_of_chain = fix
+            if e is None:
+                counts = _merge_rows(counts, u, first_of_chain)
+            else:  # re-count on remapped (entry, time] intervals
+                t, e = _remap_intervals(t, e, u, first_of_chain)
+                counts = _count(t, d, e, codes, n_groups, float(t.min()), float(t.max()),
+                               False)
+    time, n_risk, n_event, n_censor, bounds = (
+        counts.time, counts.n_risk, counts.n_event, counts.n_censor, counts.bounds)
+
+    # Same operations, in the same order, as survfitkm.c, so results match R to the last
+    # bit or two; buffers are reused because at 10^6 rows memory traffic is the cost.
+    r = n_risk.astype(np.float64)
+    dd = n_event.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.subtract(r, dd)                  # n - d
+        green = np.multiply(surv, r)               # n (n - d)
+        np.divide(surv, r, out=surv)               # R: km *= (n - d) / n
+        np.divide(dd, green, out=green)            # Greenwood d / (n (n - d)); Inf if n = d
+        cumhaz = np.divide(dd, r)                  # Nelson–Aalen increment d / n
+        np.multiply(r, r, out=r)
+        var_haz = np.divide(dd, r, out=r)          # d / n^2
+    for j in range(n_groups):  # cumulative sums restart in each group (sequential, as R)
+        lo, hi = bounds[j], bounds[j + 1]
+        np.cumprod(surv[lo:hi], out=surv[lo:hi])
+        np.cumsum(green[lo:hi], out=green[lo:hi])
+        np.cumsum(cumhaz[lo:hi], out=cumhaz[lo:hi])
+        np.cumsum(var_haz[lo:hi], out=var_haz[lo:hi])
+    se_log = np.sqrt(green, out=green)
+    std_chaz = np.sqrt(var_haz, out=var_haz)
+    with np.errstate(invalid="ignore"):
+        std_err = np.multiply(surv, se_log, out=dd)  # Inf * 0 = NaN where S = 0, as R
+    lower, upper = _confint(surv, se_log, conf_type, z)
+
+    if codes is None:
+        group: Any = np.empty(time.size, dtype=object)
+        group[:] = "all"                 # (np.full is ~20x slower for object arrays)
+        levels_out = pd.Index(["all"], dtype=object)
+    else:
+        sizes = np.diff(bounds)
+        if isinstance(levels, pd.CategoricalIndex):
+            group = pd.Categorical.from_codes(
+                np.repeat(np.arange(len(levels)), sizes), dtype=levels.dtype)
+        else:
+            group = np.repeat(np.asarray(levels), sizes)
+        levels_out = levels
+    table = pd.DataFrame({
+        "group": group, "time": time, "n_risk": n_risk, "n_event": n_event,
+        "n_censor": n_censor, "survival": surv, "std_err": std_err, "lower": lower,
+        "upper": upper, "cumhaz": cumhaz, "std_chaz": std_chaz,
+    }, copy=False)
+    return table, bounds, levels_out
+
+
+def _confint(surv: np.ndarray, se: np.ndarray, conf_type: str, z: float):
+    """Pointwise limits from S and the SE of −log S, exactly as survival 3.5's
+    ``survfit_confint`` (NA there → NaN here)."""
+    p = surv
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if conf_type == "plain":
+            se2 = se * p * z
+            return np.maximum(p - se2, 0.0), np.minimum(p + se2, 1.0)
+        if conf_type == "log":
+            lx = np.log(p)
+            if p.min() == 0:
+                lx[p == 0] = np.nan                # R: xx <- ifelse(p == 0, NA, p)
+            se2 = np.multiply(se, z)
+            lower = np.subtract(lx, se2)
+            np.exp(lower, out=lower)
+            upper = np.add(lx, se2, out=lx)
+            np.exp(upper, out=upper)
+            return lower, np.minimum(upper, 1.0, out=upper)
+        if conf_type == "log-log":
+            xx = np.where((p == 0) | (p == 1), np.nan, p)
+            lx = np.log(xx)
+            se2 = z * se / lx
+            llx = np.log(-lx)
+            return np.exp(-np.exp(llx - se2)), np.exp(-np.exp(llx + se2))
+        if conf_type == "logit":
+            xx = np.where(p == 0, np.nan, p)
+            se2 = z * se * (1 + xx / (1 - xx))
+            lo = np.log(p / (1 - p))
+            return 1 - 1 / (1 + np.exp(lo - se2)), 1 - 1 / (1 + np.exp(lo + se2))
+        if conf_type == "arcsin":
+            xx = np.where(p == 0, np.nan, p)
+            se2 = 0.5 * z * se * np.sqrt(xx / (1 - xx))
+            a = np.arcsin(np.sqrt(xx))
+            # R's pmax/pmin propagate NA, np.maximum/np.minimum propagate NaN alike
+            return (np.sin(np.maximum(0.0, a - se2)) ** 2,
+                    np.sin(np.minimum(np.pi / 2, a + se2)) ** 2)
+    raise ValueError(f"unknown conf_type {conf_type!r}")  # pragma: no cover
+
+
+class _Counts:
+    """Per-(group, distinct time) counts, rows sorted by group then time."""
+
+    __slots__ = ("time", "n_risk", "n_event", "n_censor", "bounds", "needs_timefix_check")
+
+    def __init__(self, time, n_risk, n_event, n_censor, bounds, needs_timefix_check):
+        self.time = time
+        self.n_risk = n_risk
+        self.n_event = n_event
+        self.n_censor = n_censor
+        self.bounds = bounds
+        self.needs_timefix_check = needs_timefix_check
+
+
+def _count(t, d, e, codes, n_groups, tmin, tmax, timefix=False) -> _Counts:
+    n = t.size
+    if tmax < _BIN_MAX_TIME and n_groups * (tmax + 1) <= n + _BIN_SLACK:
+        ti = _whole(t)
+        ei = None
+        if ti is not None and e is not None:
+            ei = _whole(e, allow_negative=True)
+        if ti is not None and (e is None or ei is not None):
+            return _count_bins(ti, d, ei, codes, n_groups, int(tmax))
+    return _count_sorted(t, d, e, codes, n_groups, tmin, timefix)
+
+
+def _whole(x: np.ndarray, allow_negative: bool = False) -> np.ndarray | None:
+    """`x` as intp if every value is a whole number (else None)."""
+    if x.dtype.kind in "iu":
+        xi = x.astype(np.intp, copy=False)
+    else:
+        head = x[:64]
+        if not np.array_equal(np.floor(head), head):  # continuous times: give up at once
+            return None
+        with np.errstate(invalid="ignore"):  # huge negative entries: cast fails → None
+            xi = x.astype(np.intp)
+        if not np.array_equal(xi, x):
+            return None
+    if allow_negative:
+        xi = np.maximum(xi, -1)  # every entry < 0 acts alike: never >= a stop time >= 0
+    return xi
+
+
+def _count_bins(ti, d, ei, codes, n_groups, tmax) -> _Counts:
+    """Counting path: bincount of (group, day, event) keys; linear in n."""
+    width = tmax + 1
+    key = ti << 1
+    if codes is not None:
+        key += codes * (2 * width)
+    key |= d
+    tab = np.bincount(key, minlength=2 * n_groups * width).reshape(n_groups, width, 2)
+    cens = tab[:, :, 0]
+    ev = tab[:, :, 1]
+    tot = cens + ev
+    at_or_after = np.cumsum(tot[:, ::-1], axis=1)[:, ::-1]
+    if ei is not None:
+        # entries shifted by one so that -1 (before every stop time) is bin 0
+        ekey = ei + 1
+        if codes is not None:
+            ekey = ekey + codes * (width + 1)
+        etab = np.bincount(ekey, minlength=n_groups * (width + 1)).reshape(n_groups, width + 1)
+        entered_ge = np.cumsum(etab[:, ::-1], axis=1)[:, ::-1]   # [g, t+1] = #{entry >= t}
+        at_or_after = at_or_after - entered_ge[:, 1:]
+    gi, tj = np.nonzero(tot)
+    bounds = np.searchsorted(gi, np.arange(n_groups + 1))
+    return _Counts(tj.astype(np.float64), at_or_after[gi, tj], ev[gi, tj], cens[gi, tj],
+                   bounds, needs_timefix_check=False)
+
+
+def _count_sorted(t, d, e, codes, n_groups, tmin, timefix=False) -> _Counts:
+    """Sort path: one sort of uint64 keys (time bits << 1 | censored) per group."""
+    t = t.astype(np.float64, copy=False)
+    if tmin == 0:
+        t = t + 0.0  # -0.0 → +0.0, so the bit patterns sort as the values
+    if codes is None and e is None:
+        # one group, right-censored: R's timefix is fused into the scan of the sorted keys
+        time, n_risk, n_event, n_censor = _sorted_one(t, d, None, timefix)
+        return _Counts(time, n_risk, n_event, n_censor, np.array([0, time.size]),
+                       needs_timefix_check=False)
+    if codes is None:
+        parts = [_sorted_one(t, d, e)]
+    else:
+        order = np.argsort(codes.astype(_small_uint(n_groups), copy=False), kind="stable")
+        sizes = np.bincount(codes, minlength=n_groups)
+        cuts = np.concatenate(([0], np.cumsum(sizes)))
+        parts = []
+        for j in range(n_groups):
+            idx = order[cuts[j]:cuts[j + 1]]
+            parts.append(_sorted_one(t[idx], d[idx], None if e is None else e[idx]))
+    sizes = [p[0].size for p in parts]
+    bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.intp)
+    cat = [np.concatenate([p[i] for p in parts]) if len(parts) > 1 else parts[0][i]
+           for i in range(4)]
+    return _Counts(*cat, bounds, needs_timefix_check=True)
+
+
+def _small_uint(k: int):
+    return np.uint8 if k <= 255 else np.uint16 if k <= 65535 else np.intp
+
+
+_ONE = np.uint64(1)
+
+
+def _sorted_one(t, d, e, timefix=False):
+    n = t.size
+    key = t.view(np.uint64) << _ONE
+    key |= d.view(np.uint64)
+    key ^= _ONE                         # low bit 1 = censored: events sort first at a tie
+    key.sort()
+    tb = key >> _ONE                    # the time's bits
+    new = np.empty(n, dtype=bool)       # first row of each distinct time
+    new[0] = True
+    np.not_equal(tb[1:], tb[:-1], out=new[1:])
+    if timefix and n > 1:
+        # R's aeqSurv on the sorted values: a new time starts where the gap to the
+        # previous value exceeds tol * max(1, mean of the distinct values)
+        ts = tb.view(np.float64)
+        k = np.count_nonzero(new)
+        scale = float(np.sum(ts, where=new)) / k
+        gap = np.subtract(ts[1:], ts[:-1])
+        np.greater(gap, _TOL * max(1.0, scale), out=new[1:])
+    k = np.count_nonzero(new)
+    censored = np.bitwise_and(key, _ONE, out=key).view(np.int64)   # 1 = censored row
+    if k == n:                          # no tied times: every row is its own time
+        time = tb.view(np.float64)
+        n_censor = censored
+        n_event = 1 - n_censor
+        n_risk = np.arange(n, 0, -1)
+    elif 16 * (n - k) < n:              # few ties: keep the first rows, add the others in
+        time = tb.view(np.float64)[new]
+        n_censor = censored[new]
+        n_event = 1 - n_censor
+        n_risk = np.arange(n, 0, -1)[new]
+        later = np.flatnonzero(~new)
+        time_index = later - np.arange(1, later.size + 1)     # distinct time of each
+        np.add.at(n_censor, time_index, censored[later])
+        np.add.at(n_event, time_index, 1 - censored[later])
+    else:
+        starts = np.flatnonzero(new)
+        time = tb[starts].view(np.float64)
+        ends = np.empty_like(starts)
+        ends[:-1] = starts[1:] - 1
+        ends[-1] = n - 1
+        n_censor = np.diff(np.cumsum(censored)[ends], prepend=0)
+        n_event = (ends - starts + 1) - n_censor
+        n_risk = n - starts
+    if e is not None:
+        # at risk at t: entry < t <= stop  =  #{stop >= t} − #{entry >= t}
+        n_risk = np.searchsorted(np.sort(e), time, side="left") - (n - n_risk)
+    return time, n_risk, n_event, n_censor
+
+
+def _aeq_cuts(counts: _Counts, e) -> tuple[np.ndarray, np.ndarray] | None:
+    """R's aeqSurv: distinct times closer than sqrt(eps) (absolute, or relative to the
+    mean distinct time, over all groups and entry times) are one time, the smallest of
+    the chain. Returns (distinct values, flags marking each chain's first), or None when
+    nothing is tied."""
+    u = counts.time
+    if counts.bounds.size > 2 or e is not None:
+        parts = [u] if e is None else [u, e.astype(np.float64)]
+        u = np.sort(np.concatenate(parts), kind="stable")   # merges sorted runs
+        keep = np.empty(u.size, dtype=bool)
+        keep[0] = True
+        np.not_equal(u[1:], u[:-1], out=keep[1:])
+        u = u[keep]
+    if u.size < 2:
+        return None
+    dy = np.diff(u)
+    scale = float(np.mean(np.abs(u) if u[0] < 0 else u))
+    # R: (dy <= tol) | (dy / mean(abs(y)) <= tol), in one comparison
+    tied = dy <= _TOL * max(1.0, scale)
+    if not tied.any():
+        return None
+    return u, np.concatenate(([True], ~tied))
+
+
+def _apply_cuts(x: np.ndarray, u: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Replace each value of `x` that is a later member of a chain by the chain's first
+    value. Only the (few) merged values are looked up."""
+    chain = np.cumsum(first) - 1
+    moved = ~first
+    merged, target = u[moved], u[first][chain[moved]]
+    pos = np.minimum(np.searchsorted(merged, x), merged.size - 1)
+    hit = merged[pos] == x
+    out = x.astype(np.float64)          # always a copy: never modify the caller's data
+    out[hit] = target[pos[hit]]
+    return out
+
+
+def _merge_rows(counts: _Counts, u: np.ndarray, first_of_chain: np.ndarray) -> _Counts:
+    """Right-censored data: map each row's time to its chain's first value and add up
+    the merged rows. The number at risk at a merged time is that of its first row."""
+    if counts.bounds.size == 2:            # one group: its rows are the distinct values
+        first = first_of_chain
+        new_time = counts.time
+    else:
+        new_time = _apply_cuts(counts.time, u, first_of_chain)
+        first = np.empty(new_time.size, dtype=bool)
+        first[0] = True
+        np.not_equal(new_time[1:], new_time[:-1], out=first[1:])
+        first[counts.bounds[:-1]] = True   # a group never merges into another
+    starts = np.flatnonzero(first)
+    later = np.flatnonzero(~first)         # rows merged into the row before them (few)
+    chain = np.searchsorted(starts, later, side="right") - 1
+    n_event = counts.n_event[starts]
+    n_censor = counts.n_censor[starts]
+    np.add.at(n_event, chain, counts.n_event[later])
+    np.add.at(n_censor, chain, counts.n_censor[later])
+    bounds = np.searchsorted(starts, counts.bounds)
+    return _Counts(new_time[starts], counts.n_risk[starts], n_event, n_censor, bounds,
+                   needs_timefix_check=False)
+
+
+def _remap_intervals(t, e, u, first):
+    t_new = _apply_cuts(t, u, first)
+    e_new = _apply_cuts(e, u, first)
+    if np.any(e_new >= t_new):
+        raise ValueError("after merging times closer than sqrt(machine epsilon) "
+                         "(timefix=True, as R's aeqSurv), an (entry, time] interval has "
+                         "length 0; pass timefix=False")
+    return t_new, e_new
+
+
+def _findq(x: np.ndarray, y: np.ndarray, p: np.ndarray, tol: float = _TOL) -> np.ndarray:
+    """Quantiles of a step CDF, exactly as survival's internal ``findq``.
+
+    `x` are the jump times with the start time first, `y` the CDF (1 − S, or one minus
+    a confidence band, which need not be monotone and may hold NaN) with 0 first.
+    """
+    if np.nanmax(y) < p.min():
+        return np.full(p.size, np.nan)
+    xmax = x[-1]
+    _, first = np.unique(y, return_index=True)     # R duplicated(): NaN equals NaN
+    keep = np.zeros(y.size, dtype=bool)
+    keep[first] = True
+    x, y = x[keep], y[keep]
+    idx1 = _approx_index(y + tol, p)
+    idx2 = _approx_index(y - tol, p)
+    x_ = np.append(x, np.nan)                      # index -1 → NaN (R's NA)
+    quant = (x_[idx1] + x_[idx2]) / 2
+    quant[p == 0] = x[0]
+    if not np.isnan(y[-1]):
+        last = np.abs(p - y[-1]) < tol             # flat to the end of the curve
+        quant[last] = (x_[idx1[last]] + xmax) / 2
+    return quant
+
+
+def _approx_index(xv: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """R ``approx(xv, seq_along(xv), p, method="constant", f=1)$y`` as 0-based indices,
+    with -1 where R gives NA (outside the range, NaN pairs dropped, x sorted)."""
+    idx = np.flatnonzero(~np.isnan(xv))
+    xs = xv[idx]
+    if xs.size > 1 and np.any(xs[1:] < xs[:-1]):
+        o = np.argsort(xs, kind="stable")
+        xs, idx = xs[o], idx[o]
+    pos = np.searchsorted(xs, p, side="left")
+    out = np.full(p.size, -1, dtype=np.intp)
+    ok = (p >= xs[0]) & (p <= xs[-1])
+    out[ok] = idx[pos[ok]]
+    return out
