@@ -8,7 +8,8 @@ from .endpoints import endpoint
 from .io import load_adam, load_events, load_registry
 from .plots import plot_km
 from .schema import CohortValidationError
-from .survival import KaplanMeier, TestResult, kaplan_meier, median_followup
+from .survival import (KaplanMeier, RMSTResult, TestResult, kaplan_meier, logrank,
+                       median_followup, rmst)
 from .tables import TableOne, table_one
 from .timeline import landmark_frame, split_timeline
 
@@ -22,6 +23,9 @@ __all__ = [
     "endpoint",
     "kaplan_meier",
     "landmark_frame",
+    "logrank",
+    "rmst",
+    "RMSTResult",
     "load_adam",
     "load_events",
     "load_registry",
