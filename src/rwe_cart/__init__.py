@@ -6,6 +6,8 @@ from . import datasets, plots
 from .cohort import Cohort
 from .endpoints import endpoint
 from .io import load_adam, load_events, load_registry
+from .parallel import (BootstrapError, BootstrapResult, ReplicateError, ReplicateFailure,
+                       bootstrap, repeat, replicate_rng)
 from .plots import plot_km
 from .schema import CohortValidationError
 from .survival import (KaplanMeier, RMSTResult, TestResult, kaplan_meier, logrank,
@@ -14,6 +16,13 @@ from .tables import TableOne, table_one
 from .timeline import landmark_frame, split_timeline
 
 __all__ = [
+    "BootstrapError",
+    "BootstrapResult",
+    "ReplicateError",
+    "ReplicateFailure",
+    "bootstrap",
+    "repeat",
+    "replicate_rng",
     "Cohort",
     "CohortValidationError",
     "KaplanMeier",
