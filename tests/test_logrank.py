@@ -13,7 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import as_array, load_case, load_data
 
-from rwe_cart.survival import logrank as lr_module
+import importlib
+
+# The package re-exports the function under the module's name, so fetch the module itself.
+lr_module = importlib.import_module("rwe_cart.survival.logrank")
 from rwe_cart.survival.logrank import logrank
 from rwe_cart.survival.results import TestResult
 

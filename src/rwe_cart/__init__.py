@@ -2,13 +2,11 @@
 
 Everything public is importable from here: ``import rwe_cart as rc``.
 """
-from . import datasets, plots
 from .cohort import Cohort
 from .endpoints import endpoint
 from .io import load_adam, load_events, load_registry
 from .parallel import (BootstrapError, BootstrapResult, ReplicateError, ReplicateFailure,
                        bootstrap, repeat, replicate_rng)
-from .plots import plot_km
 from .schema import CohortValidationError
 from .survival import (KaplanMeier, RMSTResult, TestResult, kaplan_meier, logrank,
                        median_followup, rmst)
@@ -45,3 +43,18 @@ __all__ = [
     "table_one",
 ]
 __version__ = "0.1.0"
+
+# Figures (matplotlib) and the synthetic cohorts (scipy.stats) load on first use, so that
+# `import rwe_cart` stays quick in every worker process of a bootstrap or simulation.
+_LAZY = {"plots": ("rwe_cart.plots", None), "datasets": ("rwe_cart.datasets", None),
+         "plot_km": ("rwe_cart.plots", "plot_km")}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = importlib.import_module(module)
+        return getattr(value, attr) if attr else value
+    raise AttributeError(f"module 'rwe_cart' has no attribute {name!r}")

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 RESPONSES_CR = ("CR", "CRi", "CRh")
 CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -284,8 +283,14 @@ def coerce(frame: pd.DataFrame, *, date_format: str | None = None,
 
 
 # --------------------------------------------------------------------------- rules
-def _column_schema(columns: Iterable[str]) -> pa.DataFrameSchema:
-    """Per-column rules 1, 5 and 6 as a pandera schema; cross-column rules are in `validate`."""
+def _column_schema(columns: Iterable[str]):
+    """Per-column rules 1, 5 and 6 as a pandera schema; cross-column rules are in `validate`.
+
+    Cross-column date rules are vectorised pandas in `validate` because pandera's wide checks
+    report a row but not which column broke the rule.
+    """
+    import pandera.pandas as pa  # imported on first validation: it costs ~0.3 s
+
     specs: dict[str, pa.Column] = {}
     for col in columns:
         checks = []
@@ -314,6 +319,8 @@ _PANDERA_RULES = {
 
 
 def _pandera_problems(frame: pd.DataFrame) -> pd.DataFrame:
+    import pandera.pandas as pa
+
     schema = _column_schema([c for c in frame.columns if c in CONTRACT_COLUMNS])
     try:
         schema.validate(frame, lazy=True)
