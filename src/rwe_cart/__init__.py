@@ -8,12 +8,25 @@ from .io import load_adam, load_events, load_registry
 from .parallel import (BootstrapError, BootstrapResult, ReplicateError, ReplicateFailure,
                        bootstrap, repeat, replicate_rng)
 from .schema import CohortValidationError
-from .survival import (KaplanMeier, RMSTResult, TestResult, kaplan_meier, logrank,
-                       median_followup, rmst)
+from .survival import (Concordance, CoxModel, CumulativeIncidence, FineGrayModel, KaplanMeier,
+                       LogLik, RMSTResult, TestResult, cause_specific_cox, cox,
+                       cumulative_incidence, fine_gray, finegray_expand, gray_test, kaplan_meier,
+                       logrank, median_followup, rmst)
 from .tables import TableOne, table_one
 from .timeline import landmark_frame, split_timeline
 
 __all__ = [
+    "Concordance",
+    "CoxModel",
+    "CumulativeIncidence",
+    "FineGrayModel",
+    "LogLik",
+    "cause_specific_cox",
+    "cox",
+    "cumulative_incidence",
+    "fine_gray",
+    "finegray_expand",
+    "gray_test",
     "BootstrapError",
     "BootstrapResult",
     "ReplicateError",
