@@ -5,8 +5,11 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as _dt
+import json
 import platform
+import subprocess
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -74,7 +77,13 @@ def render_notebook(notebook: Path, out_dir: Path, parameters: dict | None = Non
     )
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    node = nbformat.read(executed, as_version=4)
+    for cell in node.cells:
+        # papermill gives its injected cell a random id; a fixed one keeps reruns identical.
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"
+    nbformat.write(node, executed)
+    body, _ = exporter.from_notebook_node(node)
     html = out_dir / f"{notebook.stem}.html"
     html.write_text(body, encoding="utf-8")
     return html
@@ -82,19 +91,27 @@ def render_notebook(notebook: Path, out_dir: Path, parameters: dict | None = Non
 
 def accepted_parameters(notebook: Path) -> set[str]:
     """Names assigned in the notebook's cell tagged ``parameters``."""
+    return set(_parameter_defaults(notebook))
+
+
+def _parameter_defaults(notebook: Path) -> dict:
+    """The literal values assigned in the notebook's cell tagged ``parameters``."""
     nb = nbformat.read(notebook, as_version=4)
+    defaults: dict = {}
     for cell in nb.cells:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
-            return {line.split("=")[0].strip() for line in cell.source.splitlines()
-                    if "=" in line and not line.lstrip().startswith("#")}
-    return set()
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                    defaults[node.targets[0].id] = ast.literal_eval(node.value)
+    return defaults
 
 
 def render_all(notebooks: Path, out_dir: Path, parameters: dict | None = None) -> list[Path]:
     """Render every ``*.ipynb`` in ``notebooks`` (sorted), passing each only the parameters
-    its ``parameters`` cell declares."""
+    its ``parameters`` cell declares, and write ``out_dir/manifest.json``."""
     written = []
     out_dir = out_dir.resolve()
+    runs = []
     for nb in sorted(notebooks.glob("*.ipynb")):
         accepted = accepted_parameters(nb)
         params = {k: v for k, v in (parameters or {}).items() if k in accepted}
@@ -102,8 +119,57 @@ def render_all(notebooks: Path, out_dir: Path, parameters: dict | None = None) -
             params["figures_dir"] = str((out_dir / "figures" / nb.stem).resolve())
         print(f"rendering {nb.name} …", flush=True)
         written.append(render_notebook(nb, out_dir, params))
+        runs.append({"notebook": nb.name, "html": written[-1].name,
+                     "parameters": _effective_parameters(nb, params)})
         print(f"  wrote {written[-1]}", flush=True)
+    write_manifest(out_dir / "manifest.json", runs, notebooks)
     return written
+
+
+def _effective_parameters(notebook: Path, given: dict) -> dict:
+    """The notebook's default parameters overridden by the given ones (figures_dir left out:
+    it is a local path, not an analysis choice)."""
+    merged = {**_parameter_defaults(notebook), **given}
+    merged.pop("figures_dir", None)
+    return merged
+
+
+def _input_files(runs: list[dict], notebooks: Path) -> dict:
+    from .io.registry import file_sha256
+
+    files = {}
+    for run in runs:
+        for key, value in run["parameters"].items():
+            if isinstance(value, str) and value.endswith((".csv", ".xpt", ".sas7bdat", ".parquet", ".xlsx")):
+                path = Path(value) if Path(value).is_absolute() else (notebooks / value)
+                if path.exists():
+                    files[str(path.resolve().name)] = file_sha256(path)
+    return files
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, cwd=Path(__file__).resolve().parent,
+                               timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out.stdout.strip() + ("+uncommitted changes" if dirty else "")) if out.returncode == 0 else None
+
+
+def write_manifest(path: Path, runs: list[dict], notebooks: Path) -> None:
+    """What made these reports: input hashes, parameters (seeds included), versions, commit."""
+    manifest = {
+        "inputs_sha256": _input_files(runs, notebooks),
+        "notebooks": runs,
+        "packages": {p: _version(p) for p in REPORTED_PACKAGES},
+        "python": platform.python_version(),
+        "git_commit": _git_commit(),
+    }
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n",
+                    encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
