@@ -1,0 +1,354 @@
+"""`hsct_effect`: every method's answer to the HSCT question, side by side.
+
+Public: :func:`hsct_effect`, :class:`ExposureComparison`.
+"""
+from __future__ import annotations
+
+import html
+import importlib
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+
+from ..schema import RESPONSES_CR
+from ._result import ExposureEstimate, comparison_table, format_hr, format_p
+from .censor import censor
+from .competing import competing
+from .landmark import _landmark_day, landmark, supermodel
+from .naive import naive
+from .simon_makuch import simon_makuch
+from .time_varying import as_list, endpoint_key, mantel_byar, time_varying
+
+__all__ = ["hsct_effect", "ExposureComparison", "METHODS", "DEFAULT_METHODS"]
+
+DEFAULT_METHODS = ("naive", "censor", "time_varying", "landmark", "mantel_byar", "ccw")
+METHODS = ("naive", "censor", "time_varying", "mantel_byar", "landmark", "supermodel",
+           "simon_makuch", "competing", "ccw")
+#: Options that apply to several methods (each method takes those it knows).
+SHARED_OPTIONS = ("population", "alpha", "ties", "robust", "strata", "times", "window",
+                  "landmarks", "degree", "horizon")
+
+
+class _Skip(Exception):
+    """A method that cannot run here (absent module, not estimable on these data)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ExposureComparison:
+    """All methods' estimates of the effect of HSCT in remission on one endpoint.
+
+    Attributes
+    ----------
+    estimates : list of ExposureEstimate
+        One per method that ran, in the order asked.
+    endpoint : str
+        The endpoint's name (``"PFS"``, …).
+    definition : str
+        The endpoint definition text.
+    skipped : dict
+        Method → reason, for methods that did not run (e.g. clone–censor–weight not
+        available, a landmark with nobody transplanted).
+    cohort : str
+        One-line description of the cohort.
+    options : dict
+        The options used (landmark, covariates, …).
+
+    Notes
+    -----
+    ``.table`` has exactly the columns ``method, estimand, hr, lower, upper, p, n, events,
+    note`` (one row per estimate); ``.forest`` adds what a forest plot needs (label,
+    population, whether the row is biased, and whether it has a hazard ratio).
+    """
+
+    estimates: list
+    endpoint: str
+    definition: str = ""
+    skipped: dict = field(default_factory=dict)
+    cohort: str = ""
+    options: dict = field(default_factory=dict)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """method, estimand, hr, lower, upper, p, n, events, note — one row per method."""
+        return comparison_table(self.estimates)
+
+    @property
+    def forest(self) -> pd.DataFrame:
+        """Rows for a forest plot: ``method, label, hr, lower, upper, p, n, events,
+        estimand, population, biased, has_hr`` (also rows without a hazard ratio, with
+        ``has_hr`` False, so a plot can list them)."""
+        return pd.DataFrame([{
+            "method": e.method, "label": e.label, "hr": e.hr, "lower": e.lower,
+            "upper": e.upper, "p": e.p, "n": e.n, "events": e.events, "estimand": e.estimand,
+            "population": e.population, "biased": e.biased, "has_hr": e.has_hr,
+        } for e in self.estimates])
+
+    @property
+    def methods(self) -> tuple:
+        return tuple(e.method for e in self.estimates)
+
+    def __getitem__(self, method: str) -> ExposureEstimate:
+        for e in self.estimates:
+            if e.method == method:
+                return e
+        raise KeyError(f"no estimate {method!r}; available: {', '.join(self.methods)}"
+                       + (f" (skipped: {', '.join(self.skipped)})" if self.skipped else ""))
+
+    def __iter__(self):
+        return iter(self.estimates)
+
+    def __len__(self) -> int:
+        return len(self.estimates)
+
+    def _title(self) -> str:
+        return f"Effect of consolidative allo-HSCT in remission after CAR-T on {self.endpoint}"
+
+    def __repr__(self) -> str:
+        lines = [self._title(), f"endpoint: {self.definition}"] if self.definition else \
+            [self._title()]
+        w = max((len(e.label) for e in self.estimates), default=10)
+        for e in self.estimates:
+            flag = "  ⚠ BIASED" if e.biased else ""
+            lines.append(f"  {e.label:<{w}}  HR {format_hr(e.hr, e.lower, e.upper):<18} "
+                         f"p {format_p(e.p):<7} n={e.n:<5} events={e.events:<4}{flag}")
+            lines.append(f"  {'':<{w}}  estimates: {e.estimand}")
+            lines.append(f"  {'':<{w}}  note: {e.note}")
+        for m, why in self.skipped.items():
+            lines.append(f"  not run: {m} — {why}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        e_ = html.escape
+        head = ("<tr><th>Method</th><th>What it estimates</th><th>HR (95% CI)</th>"
+                "<th>p</th><th>Patients</th><th>Events</th><th>Caveat</th></tr>")
+        body = []
+        for e in self.estimates:
+            style = ' style="color:#b00020;background:#fdecea"' if e.biased else ""
+            label = e_(e.label) + (" <b>— BIASED, not an effect</b>" if e.biased else "")
+            body.append(
+                f"<tr{style}><td>{label}</td><td>{e_(e.estimand)}<br><small>Population: "
+                f"{e_(e.population)}</small></td><td>{e_(format_hr(e.hr, e.lower, e.upper))}"
+                f"</td><td>{e_(format_p(e.p))}</td><td>{e.n}</td><td>{e.events}</td>"
+                f"<td>{e_(e.note)}</td></tr>")
+        skipped = "".join(f"<li>{e_(m)}: {e_(why)}</li>" for m, why in self.skipped.items())
+        foot = (f"<p><small>Not run:</small></p><ul>{skipped}</ul>" if skipped else "")
+        return (f"<div><p><b>{e_(self._title())}</b><br><small>{e_(self.definition)}</small>"
+                f"</p><table>{head}{''.join(body)}</table>"
+                "<p><small>HR &lt; 1 favours HSCT. Rows marked biased are shown only to "
+                "illustrate immortal-time bias. Time-varying, Mantel–Byar, landmark and "
+                "clone–censor–weight rows answer different, valid questions: read each "
+                "row's estimand.</small></p>" + foot + "</div>")
+
+
+# ---------------------------------------------------------------------------------------
+def _kwargs_for(fn, shared: dict, specific: dict | None = None) -> dict:
+    """The shared options `fn` names as parameters (plus ``alpha`` for a function that
+    forwards ``**options``), then the method's own options, all passed."""
+    params = inspect.signature(fn).parameters
+    forwards = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    out = {k: v for k, v in shared.items() if k in params or (forwards and k == "alpha")}
+    out.update(specific or {})
+    return out
+
+
+_CCW_NAMES = ("hsct_ccw", "ccw_cohort", "cohort_ccw", "ccw", "clone_censor_weight")
+
+
+def _ccw_function(mod):
+    """The cohort-level CCW entry point: the first candidate whose first parameter is the
+    cohort."""
+    for name in _CCW_NAMES:
+        cand = getattr(mod, name, None)
+        if callable(cand) and not inspect.isclass(cand):
+            first = next(iter(inspect.signature(cand).parameters), None)
+            if first == "cohort":
+                return cand
+    return None
+
+
+def _run_ccw(cohort, endpoint, covariates, shared, specific):
+    try:
+        mod = importlib.import_module("rwe_cart.exposure.ccw")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("rwe_cart.exposure.ccw",):
+            raise _Skip("clone–censor–weight is not available in this installation "
+                        "(module rwe_cart.exposure.ccw not found)") from None
+        raise
+    fn = _ccw_function(mod)
+    if fn is None:
+        raise _Skip("rwe_cart.exposure.ccw has no cohort-level function "
+                    f"({', '.join(_CCW_NAMES)} taking the cohort first)")
+    result = fn(cohort, endpoint=endpoint, covariates=covariates,
+                **_kwargs_for(fn, shared, specific))
+    if isinstance(result, ExposureEstimate):
+        return result
+    for attr in ("estimate", "as_estimate", "to_estimate"):
+        val = getattr(result, attr, None)
+        val = val() if callable(val) else val
+        if isinstance(val, ExposureEstimate):
+            return val
+    raise _Skip(f"rwe_cart.exposure.ccw returned {type(result).__name__}, not an "
+                "ExposureEstimate")
+
+
+def _responder_only(cohort, covariates: list) -> list[str]:
+    """Covariates missing for some non-responders but known for every responder."""
+    p = cohort.patients
+    if "best_response" not in p:
+        return []
+    resp = p["best_response"].isin(RESPONSES_CR).to_numpy()
+    out = []
+    for c in covariates:
+        miss = p[c].isna().to_numpy()
+        if miss.any() and not miss[resp].any():
+            out.append(c)
+    return out
+
+
+def _run(method: str, cohort, endpoint: str, landmark_day: float, covariates: list,
+         shared: dict, specific: dict) -> list[ExposureEstimate]:
+    if method == "ccw":
+        return [_run_ccw(cohort, endpoint, covariates, shared, specific)]
+    if method == "naive":
+        kwargs = _kwargs_for(naive, shared, specific)
+        only = _responder_only(cohort, covariates) if "population" not in kwargs else []
+        if only:   # e.g. MRD status: defined for responders only
+            kwargs["population"] = "responders"
+        est = naive(cohort, endpoint, covariates=covariates, **kwargs)
+        if only:
+            est = replace(est, note=est.note + f"; restricted to responders because "
+                          f"{', '.join(only)} is known only for them")
+        return [est]
+    if method == "censor":
+        return [censor(cohort, endpoint, **_kwargs_for(censor, shared, specific))]
+    if method == "time_varying":
+        return [time_varying(cohort, endpoint, covariates=covariates,
+                             **_kwargs_for(time_varying, shared, specific))]
+    if method == "mantel_byar":
+        return [mantel_byar(cohort, endpoint, **_kwargs_for(mantel_byar, shared, specific))]
+    if method == "landmark":
+        return [landmark(cohort, endpoint, **dict({"at": landmark_day, "covariates": covariates},
+                                                  **_kwargs_for(landmark, shared, specific)))]
+    if method == "supermodel":
+        sm = supermodel(cohort, endpoint, covariates=covariates,
+                        **_kwargs_for(supermodel, shared, specific))
+        return [sm.estimate(landmark_day)]
+    if method == "simon_makuch":
+        return [simon_makuch(cohort, endpoint,
+                             **_kwargs_for(simon_makuch, shared, specific)).estimate()]
+    if method == "competing":
+        return competing(cohort, covariates=covariates,
+                         **_kwargs_for(competing, shared, specific)).estimates
+    raise AssertionError(method)  # pragma: no cover - checked by the caller
+
+
+def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_METHODS,
+                landmark: float | str = 100.0, covariates: Sequence[str] = (),
+                **options: Any) -> ExposureComparison:
+    """Does a consolidative allo-HSCT in remission after CAR-T change the endpoint?
+
+    Runs each requested method and lays the answers side by side, each with what it
+    estimates, in whom, and its caveat.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    endpoint : {"PFS", "OS", "EFS", "RFS", "DOR"}
+    methods : sequence of str
+        Any of ``"naive"`` (ever vs never, biased — shown to expose the bias),
+        ``"censor"`` (censored at HSCT, no HR), ``"time_varying"`` (HSCT time-dependent
+        Cox), ``"mantel_byar"``, ``"landmark"`` (at ``landmark``), ``"supermodel"``
+        (landmark supermodel HR at ``landmark``), ``"simon_makuch"`` (medians, no HR),
+        ``"competing"`` (cause-specific relapse and NRM rows) and ``"ccw"``
+        (clone–censor–weight, when :mod:`rwe_cart.exposure.ccw` is available; otherwise
+        listed as not run).
+    landmark : float or "median"
+        Landmark day (default 100) for the landmark and supermodel rows; ``"median"`` =
+        median day of HSCT in remission. (The clone–censor–weight grace period is its own
+        option: ``ccw={"grace": 120}``.)
+    covariates : sequence of str
+        Baseline adjustment covariates for the methods that adjust (naive, time-varying,
+        landmark, supermodel, competing, ccw). When a covariate is known only for
+        responders (MRD status), the naive row is computed among responders (from
+        infusion) unless a population is given, and its note says so.
+    **options
+        Options shared by the methods that accept them — ``population``, ``alpha``,
+        ``ties``, ``robust``, ``strata``, ``times``, ``window``, ``landmarks``,
+        ``degree``, ``horizon`` — or a dict per method, e.g.
+        ``time_varying={"robust": True}``, ``ccw={"n_boot": 200}``.
+
+    Returns
+    -------
+    ExposureComparison
+        ``.table`` (method, estimand, hr, lower, upper, p, n, events, note),
+        ``.estimates``, ``.forest``, ``.skipped``.
+
+    Notes
+    -----
+    The exposure is HSCT in remission (``Cohort.patients.hsct_in_remission``) from the
+    day after the transplant; salvage HSCT after relapse is never exposure. The rows
+    answer different questions: the naive row is biased by immortal time; the censored
+    row is no effect at all; time-varying and Mantel–Byar compare transplanted with
+    not-yet-transplanted time; landmark rows are conditional on being event-free at the
+    landmark; clone–censor–weight emulates a trial of strategies. A method that is not
+    estimable on these data (e.g. nobody transplanted by the landmark) is listed in
+    ``.skipped`` with the reason, not silently dropped.
+
+    References
+    ----------
+    .. [1] Suissa S. Immortal time bias in pharmacoepidemiology. Am J Epidemiol.
+           2008;167:492-499.
+    .. [2] Mantel N, Byar DP. J Am Stat Assoc. 1974;69:81-86.
+    .. [3] Simon R, Makuch RW. Stat Med. 1984;3:35-44.
+    .. [4] Anderson JR, Cain KC, Gelber RD. J Clin Oncol. 1983;1:710-719.
+    .. [5] van Houwelingen HC. Dynamic prediction by landmarking in event history
+           analysis. Scand J Stat. 2007;34:70-85.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> res = rc.hsct_effect(rc.datasets.rocca_like(), "PFS")
+    >>> list(res.table.columns)
+    ['method', 'estimand', 'hr', 'lower', 'upper', 'p', 'n', 'events', 'note']
+    """
+    if isinstance(methods, str):
+        methods = [methods]
+    methods = list(dict.fromkeys(methods))
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
+    key = endpoint_key(endpoint)
+    covariates = as_list(covariates)
+    absent = [c for c in covariates if c not in cohort.patients]
+    if absent:
+        raise ValueError(f"covariates {absent} are not columns of the cohort's patient table")
+    shared = {k: v for k, v in options.items() if k in SHARED_OPTIONS}
+    per_method = {k: v for k, v in options.items() if k in METHODS}
+    bad = [k for k in options if k not in shared and k not in per_method]
+    if bad:
+        raise ValueError(f"unknown option(s) {bad}; shared options are "
+                         f"{', '.join(SHARED_OPTIONS)}, or pass a dict per method "
+                         f"(e.g. time_varying={{'robust': True}})")
+    for k, v in per_method.items():
+        if not isinstance(v, dict):
+            raise TypeError(f"option {k}= must be a dict of that method's options, got "
+                            f"{type(v).__name__}")
+    day = _landmark_day(cohort, landmark)
+    estimates, skipped = [], {}
+    for m in methods:
+        try:
+            estimates.extend(_run(m, cohort, key, day, covariates, shared,
+                                  per_method.get(m, {})))
+        except _Skip as why:
+            skipped[m] = str(why)
+        except ValueError as exc:  # not estimable on these data: say so, do not drop it
+            skipped[m] = f"not estimable: {exc}"
+    definition = cohort.endpoint(key).attrs.get("definition", "")
+    return ExposureComparison(
+        estimates=estimates, endpoint=key, definition=definition, skipped=skipped,
+        cohort=repr(cohort), options={"landmark": day, "covariates": tuple(covariates),
+                                      "methods": tuple(methods), **options})
+
