@@ -4,7 +4,15 @@ Everything public is importable from here: ``import rwe_cart as rc``.
 """
 from .cohort import Cohort
 from .endpoints import endpoint
+from .exposure import (CompetingRisksView, EffectModification, ExposureComparison,
+                       ExposureEstimate, LandmarkGrid, LandmarkSupermodel, SimonMakuch,
+                       censor_at_exposure, effect_modification_cox,
+                       exposure_cause_specific_cox, hsct_effect, incidence_after_exposure,
+                       landmark_cox, landmark_cox_grid, landmark_supermodel, mantel_byar_test,
+                       naive_cox, simon_makuch_curves, time_varying_cox)
 from .io import load_adam, load_events, load_registry
+from .labs import (LabSummary, car_hematotox, icaht_grade, lab_summary, standardise_lab_units,
+                   toxicity_table)
 from .parallel import (BootstrapError, BootstrapResult, ReplicateError, ReplicateFailure,
                        bootstrap, repeat, replicate_rng)
 from .schema import CohortValidationError
@@ -16,6 +24,12 @@ from .tables import TableOne, table_one
 from .timeline import landmark_frame, split_timeline
 
 __all__ = [
+    "LabSummary",
+    "car_hematotox",
+    "icaht_grade",
+    "lab_summary",
+    "standardise_lab_units",
+    "toxicity_table",
     "Concordance",
     "CoxModel",
     "CumulativeIncidence",
@@ -50,17 +64,46 @@ __all__ = [
     "load_events",
     "load_registry",
     "median_followup",
+    "plot_cif",
+    "plot_forest",
     "plot_km",
+    "plot_lab_trajectories",
+    "plot_landmark",
+    "plot_simon_makuch",
     "plots",
     "split_timeline",
     "table_one",
+    # exposure methods (post-CAR-T HSCT without immortal time); cohort-level wrappers in
+    # rwe_cart.exposure
+    "exposure",
+    "hsct_effect",
+    "ExposureComparison",
+    "ExposureEstimate",
+    "CompetingRisksView",
+    "EffectModification",
+    "LandmarkGrid",
+    "LandmarkSupermodel",
+    "SimonMakuch",
+    "censor_at_exposure",
+    "effect_modification_cox",
+    "exposure_cause_specific_cox",
+    "incidence_after_exposure",
+    "landmark_cox",
+    "landmark_cox_grid",
+    "landmark_supermodel",
+    "mantel_byar_test",
+    "naive_cox",
+    "simon_makuch_curves",
+    "time_varying_cox",
 ]
 __version__ = "0.1.0"
 
 # Figures (matplotlib) and the synthetic cohorts (scipy.stats) load on first use, so that
 # `import rwe_cart` stays quick in every worker process of a bootstrap or simulation.
+_PLOTS = ("plot_cif", "plot_forest", "plot_km", "plot_lab_trajectories", "plot_landmark",
+          "plot_simon_makuch")
 _LAZY = {"plots": ("rwe_cart.plots", None), "datasets": ("rwe_cart.datasets", None),
-         "plot_km": ("rwe_cart.plots", "plot_km")}
+         **{name: ("rwe_cart.plots", name) for name in _PLOTS}}
 
 
 def __getattr__(name: str):

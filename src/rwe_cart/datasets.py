@@ -105,5 +105,20 @@ def zuma3_like(seed: int = ZUMA3_SEED, *, return_truth: bool = False):
     return (cohort, zuma3_like_truth(seed)) if return_truth else cohort
 
 
-__all__ = ["rocca_like", "rocca_like_frame", "rocca_like_truth", "zuma3_like",
-           "zuma3_like_adam", "zuma3_like_frame", "zuma3_like_truth", "ROCCA_SEED", "ZUMA3_SEED"]
+__all__ = ["rocca_like", "rocca_like_frame", "rocca_like_labs", "rocca_like_truth", "zuma3_like",
+           "zuma3_like_adam", "zuma3_like_frame", "zuma3_like_labs", "zuma3_like_truth",
+           "ROCCA_SEED", "ZUMA3_SEED"]
+
+
+def rocca_like_labs(seed: int = ROCCA_SEED) -> pd.DataFrame:
+    """Synthetic long lab table of the ROCCA-like cohort (``data/synthetic/labs/``)."""
+    from .synthetic.labs import simulate_labs
+
+    return simulate_labs(_rocca(int(seed))[0], int(seed))
+
+
+def zuma3_like_labs(seed: int = ZUMA3_SEED) -> pd.DataFrame:
+    """Synthetic long lab table of the ZUMA-3-like cohort (``data/synthetic/labs/``)."""
+    from .synthetic.labs import simulate_labs
+
+    return simulate_labs(_zuma3(int(seed))[0], int(seed))

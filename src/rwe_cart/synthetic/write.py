@@ -41,7 +41,7 @@ def bundled_frames(rocca_seed: int = rocca.DEFAULT_SEED,
 
 def write(directory: str | Path, *, rocca_seed: int = rocca.DEFAULT_SEED,
           zuma3_seed: int = zuma3.DEFAULT_SEED) -> list[Path]:
-    """Write the five bundled files into ``directory``; return their paths."""
+    """Write the bundled cohorts into ``directory`` (lab series under ``labs/``); return their paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     frames = bundled_frames(rocca_seed, zuma3_seed)
@@ -59,6 +59,9 @@ def write(directory: str | Path, *, rocca_seed: int = rocca.DEFAULT_SEED,
                                column_labels={c: labels.get(c) for c in frame.columns},
                                table_name=table, file_format_version=5, variable_format=formats)
         written.append(path)
+    from .labs import write_labs
+
+    written += write_labs(directory / "labs", rocca_seed=rocca_seed, zuma3_seed=zuma3_seed)
     return written
 
 
