@@ -4,9 +4,9 @@ Everything public is importable from here: ``import rwe_cart as rc``.
 """
 from .cohort import Cohort
 from .endpoints import endpoint
-from .exposure import (CompetingRisksView, EffectModification, ExposureComparison,
+from .exposure import (CCWResult, CompetingRisksView, EffectModification, ExposureComparison,
                        ExposureEstimate, LandmarkGrid, LandmarkSupermodel, SimonMakuch,
-                       censor_at_exposure, effect_modification_cox,
+                       ccw, censor_at_exposure, clone_censor, effect_modification_cox,
                        exposure_cause_specific_cox, hsct_effect, incidence_after_exposure,
                        landmark_cox, landmark_cox_grid, landmark_supermodel, mantel_byar_test,
                        naive_cox, simon_makuch_curves, time_varying_cox)
@@ -84,6 +84,9 @@ __all__ = [
     "LandmarkGrid",
     "LandmarkSupermodel",
     "SimonMakuch",
+    "CCWResult",
+    "ccw",
+    "clone_censor",
     "censor_at_exposure",
     "effect_modification_cox",
     "exposure_cause_specific_cox",

@@ -14,10 +14,10 @@ Two layers, as everywhere in the package:
   :func:`supermodel`, :func:`effect_modification`, :func:`competing`, and
   :func:`hsct_effect`, which runs several and returns an :class:`ExposureComparison`.
 
-Clone–censor–weight lives in :mod:`rwe_cart.exposure.ccw` (imported by
-:func:`hsct_effect` only when asked for).
+Clone–censor–weight: :func:`ccw` (generic) and :func:`ccw_cohort`.
 """
 from ._result import ESTIMATE_COLUMNS, METHOD_LABELS, ExposureEstimate, comparison_table
+from .ccw import CCWResult, ccw, ccw_cohort, clone_censor
 from .censor import censor, censor_at_exposure
 from .competing import (CompetingRisksView, competing, exposure_cause_specific_cox,
                         incidence_after_exposure)
@@ -35,13 +35,13 @@ __all__ = [
     "ESTIMATE_COLUMNS", "METHOD_LABELS", "DEFAULT_METHODS", "METHODS",
     "ExposureEstimate", "ExposureComparison", "SimonMakuch", "LandmarkGrid",
     "LandmarkSupermodel", "EffectModification", "CompetingRisksView",
-    "comparison_table",
+    "comparison_table", "CCWResult",
     # generic
-    "naive_cox", "censor_at_exposure", "time_varying_cox", "mantel_byar_test",
+    "ccw", "clone_censor", "naive_cox", "censor_at_exposure", "time_varying_cox", "mantel_byar_test",
     "simon_makuch_curves", "landmark_cox", "landmark_cox_grid", "landmark_supermodel",
     "effect_modification_cox", "exposure_cause_specific_cox", "incidence_after_exposure",
     # cohort level
-    "naive", "censor", "time_varying", "mantel_byar", "simon_makuch", "landmark",
+    "ccw_cohort", "naive", "censor", "time_varying", "mantel_byar", "simon_makuch", "landmark",
     "landmark_grid", "supermodel", "effect_modification", "competing", "hsct_effect",
     "hsct_frame", "hsct_rows", "excluded_frame", "median_hsct_day",
 ]

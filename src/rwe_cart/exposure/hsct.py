@@ -5,7 +5,6 @@ Public: :func:`hsct_effect`, :class:`ExposureComparison`.
 from __future__ import annotations
 
 import html
-import importlib
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -154,44 +153,11 @@ def _kwargs_for(fn, shared: dict, specific: dict | None = None) -> dict:
     return out
 
 
-_CCW_NAMES = ("hsct_ccw", "ccw_cohort", "cohort_ccw", "ccw", "clone_censor_weight")
-
-
-def _ccw_function(mod):
-    """The cohort-level CCW entry point: the first candidate whose first parameter is the
-    cohort."""
-    for name in _CCW_NAMES:
-        cand = getattr(mod, name, None)
-        if callable(cand) and not inspect.isclass(cand):
-            first = next(iter(inspect.signature(cand).parameters), None)
-            if first == "cohort":
-                return cand
-    return None
-
-
 def _run_ccw(cohort, endpoint, covariates, shared, specific):
-    try:
-        mod = importlib.import_module("rwe_cart.exposure.ccw")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("rwe_cart.exposure.ccw",):
-            raise _Skip("clone–censor–weight is not available in this installation "
-                        "(module rwe_cart.exposure.ccw not found)") from None
-        raise
-    fn = _ccw_function(mod)
-    if fn is None:
-        raise _Skip("rwe_cart.exposure.ccw has no cohort-level function "
-                    f"({', '.join(_CCW_NAMES)} taking the cohort first)")
-    result = fn(cohort, endpoint=endpoint, covariates=covariates,
-                **_kwargs_for(fn, shared, specific))
-    if isinstance(result, ExposureEstimate):
-        return result
-    for attr in ("estimate", "as_estimate", "to_estimate"):
-        val = getattr(result, attr, None)
-        val = val() if callable(val) else val
-        if isinstance(val, ExposureEstimate):
-            return val
-    raise _Skip(f"rwe_cart.exposure.ccw returned {type(result).__name__}, not an "
-                "ExposureEstimate")
+    from .ccw import ccw_cohort  # imported when asked for: it is the slowest method
+
+    return ccw_cohort(cohort, endpoint=endpoint, covariates=covariates,
+                      **_kwargs_for(ccw_cohort, shared, specific))
 
 
 def _responder_only(cohort, covariates: list) -> list[str]:
