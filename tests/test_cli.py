@@ -22,3 +22,65 @@ def test_validate_invalid_lists_problems_by_rule(tmp_path, capsys):
 def test_validate_unreadable(tmp_path, capsys):
     assert cli.main(["validate", str(tmp_path / "missing.csv")]) == 2
     assert "UNREADABLE" in capsys.readouterr().err
+
+
+def test_validate_valid_prints_the_summary(tmp_path, capsys):
+    p = tmp_path / "ok.csv"
+    base_frame().to_csv(p, index=False)
+    assert cli.main(["validate", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "rows read        3" in out and "No problems" in out
+
+
+def _unreadable(path, capsys, words):
+    assert cli.main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "UNREADABLE" in err and words in err
+
+
+def test_validate_unreadable_directory(tmp_path, capsys):
+    _unreadable(tmp_path, capsys, "directory")
+
+
+def test_validate_unreadable_unknown_extension(tmp_path, capsys):
+    p = tmp_path / "reg.json"
+    p.write_text("{}")
+    _unreadable(p, capsys, "expected one of")
+
+
+def test_validate_unreadable_undecodable_bytes(tmp_path, capsys):
+    p = tmp_path / "reg.csv"
+    base_frame().assign(centre=["Rome", "Zürich", "Milan"]).to_csv(p, index=False, encoding="latin-1")
+    _unreadable(p, capsys, "encoding='cp1252'")
+    assert cli.main(["validate", str(p), "--encoding", "latin-1"]) == 0
+
+
+def test_validate_unreadable_empty_and_whitespace_files(tmp_path, capsys):
+    p = tmp_path / "reg.csv"
+    p.write_bytes(b"")
+    _unreadable(p, capsys, "empty")
+    p.write_text("  \n\t\n")
+    _unreadable(p, capsys, "no header")
+
+
+def test_validate_header_only_is_invalid_not_unreadable(tmp_path, capsys):
+    p = tmp_path / "reg.csv"
+    p.write_text(",".join(base_frame().columns) + "\n")
+    assert cli.main(["validate", str(p)]) == 1
+    assert "at least one patient row" in capsys.readouterr().out
+
+
+def test_validate_wrong_separator_names_it(tmp_path, capsys):
+    p = tmp_path / "reg.csv"
+    base_frame().to_csv(p, index=False, sep=";")
+    assert cli.main(["validate", str(p)]) == 1
+    assert "pass sep=';'" in capsys.readouterr().out
+    assert cli.main(["validate", str(p), "--sep", ";"]) == 0
+
+
+def test_validate_excel_dates_option(tmp_path, capsys):
+    p = tmp_path / "reg.csv"
+    base_frame().assign(date_hsct=[None, None, "45066"]).to_csv(p, index=False)
+    assert cli.main(["validate", str(p)]) == 1
+    assert "excel_dates=True" in capsys.readouterr().out
+    assert cli.main(["validate", str(p), "--excel-dates"]) == 0

@@ -135,7 +135,8 @@ def test_adam_bad_cnsr_and_duplicate_param_named():
         rc.load_adam(adsl, adtte)
     probs = err.value.problems
     assert {"S-1", "S-2"} <= set(probs["patient_id"])
-    assert probs.set_index("patient_id").loc["S-1", "column"] == "CNSR"
+    first = probs[probs["patient_id"] == "S-1"].iloc[0]
+    assert first[["column", "value"]].tolist() == ["CNSR", -1]  # the cause comes first
     c = rc.load_adam(adsl, adtte, errors="exclude")
     assert c.patients["patient_id"].tolist() == ["S-3"]
     assert len(c) + len(c.attrition) == 3

@@ -21,6 +21,7 @@ DAY_COLUMNS = {
     "t_last": "date_last_contact",
     "t_next_therapy": "date_next_therapy",
 }
+DERIVED_COLUMNS = tuple(DAY_COLUMNS) + ("dead", "hsct_in_remission")
 ATTRITION_COLUMNS = ["patient_id", "step", "reason"]
 IMPUTATION_COLUMNS = ["patient_id", "column", "original", "imputed", "rule"]
 
@@ -47,6 +48,10 @@ class Cohort:
         source, origin, n_input (rows read), data_cutoff, and what the loader was told.
     labs : DataFrame or None
         Optional long laboratory table.
+    problems : DataFrame
+        patient_id, column, rule, value: every problem found while loading with
+        ``errors="exclude"`` (the reasons behind the "validation" rows of ``attrition``);
+        empty for a cohort that loaded without problems.
     """
 
     patients: pd.DataFrame
@@ -54,6 +59,7 @@ class Cohort:
     imputations: pd.DataFrame = field(default_factory=lambda: _empty(IMPUTATION_COLUMNS))
     meta: dict = field(default_factory=dict)
     labs: pd.DataFrame | None = None
+    problems: pd.DataFrame = field(default_factory=lambda: _empty(schema.PROBLEM_COLUMNS))
 
     def __len__(self) -> int:
         return len(self.patients)
@@ -98,6 +104,36 @@ class Cohort:
                   .rename("n_excluded").reset_index())
         return counts
 
+    def validation_report(self) -> str:
+        """What loading did, as text: rows read, kept, excluded (by step and reason), dates
+        imputed, and every problem behind an exclusion grouped by column and rule.
+
+        Contains patient identifiers (the problems name them); ``repr`` does not.
+        """
+        m = self.meta
+        lines = [f"Validation report — {m.get('source', 'DataFrame')}",
+                 f"  rows read        {self.n_input}",
+                 f"  patients kept    {len(self.patients)}",
+                 f"  rows excluded    {len(self.attrition)}",
+                 f"  dates imputed    {len(self.imputations)}"]
+        if len(self.attrition):
+            lines.append("\nExcluded, by step and reason:")
+            for step, grp in self.attrition.groupby("step", sort=False):
+                lines.append(f"  {step}: {len(grp)}")
+                if step != "validation":
+                    for reason, n in grp["reason"].value_counts(sort=False).items():
+                        lines.append(f"    {n} × {reason}")
+        if len(self.imputations):
+            lines.append("\nImputed partial dates, by column and rule:")
+            for (col, rule), grp in self.imputations.groupby(["column", "rule"], sort=False):
+                lines.append(f"  {col} ({rule}): {len(grp)}")
+        if len(self.problems):
+            lines.append("\nProblems behind the exclusions, grouped by rule — "
+                         + schema.format_problems(self.problems))
+        else:
+            lines.append("\nNo problems: every row kept passed the six DATA.md rules.")
+        return "\n".join(lines)
+
     def __repr__(self) -> str:
         m = self.meta
         return (f"Cohort({len(self.patients)} patients kept of {self.n_input} rows; "
@@ -111,48 +147,114 @@ class Cohort:
 def build_cohort(frame: pd.DataFrame, *, origin: str = "infusion",
                  errors: Literal["raise", "exclude"] = "raise", date_format: str | None = None,
                  partial_dates: str | None = None, decimal: str = ".",
-                 meta: dict | None = None) -> Cohort:
-    """Type, validate and derive a cohort from a table already in the contract's column names."""
+                 excel_dates: int | None = None, problems: pd.DataFrame | None = None,
+                 source_names: dict[str, str] | None = None, meta: dict | None = None) -> Cohort:
+    """Type, validate and derive a cohort from a table already in the contract's column names.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per patient, contract column names (DATA.md); other columns are kept.
+    errors : {"raise", "exclude"}
+        "raise": any problem raises `CohortValidationError` listing all of them. "exclude":
+        patients with a problem go to ``attrition`` (step "validation") with their reasons;
+        a problem of the whole table (patient_id ``"<all>"``) still raises.
+    excel_dates : {1900, 1904}, optional
+        Read numbers in date columns as Excel serial days of that date system.
+    problems : DataFrame, optional
+        Problems a loader found before the contract (patient_id, column, rule, value), e.g. in
+        ADTTE. They are reported together with the contract's; with ``errors="exclude"`` their
+        patients are excluded too, and a patient_id that is not in ``frame`` (a subject only in
+        ADTTE, an event row without a patient_id) counts as one more row read and is recorded
+        in attrition, so that rows read = patients kept + rows in attrition.
+    source_names : dict, optional
+        Contract column -> the column's name in the caller's table (``INF_DATE``,
+        ``TRTSDT``): problems name the column as the caller knows it.
+
+    Notes
+    -----
+    Rows whose every cell is empty (blank lines) are not patients: each is recorded in
+    ``attrition`` (step "read", reason "blank row") and never raises. A table with no other
+    row is an error (a cohort of nobody is almost always the wrong file or sheet).
+    """
     if errors not in ("raise", "exclude"):
         raise ValueError(f"errors must be 'raise' or 'exclude', got {errors!r}")
     if origin not in ORIGINS:
         raise ValueError(f"origin must be one of {tuple(ORIGINS)}, got {origin!r}")
     frame = frame.reset_index(drop=True)
-    if origin != "infusion" and ORIGINS[origin] not in frame:
-        raise CohortValidationError(pd.DataFrame({
-            "patient_id": ["<all>"], "column": [ORIGINS[origin]],
-            "rule": [f"required column for origin='{origin}'"], "value": ["<absent>"]}))
-    typed, problems, imputations = schema.coerce(frame, date_format=date_format,
-                                                 partial_dates=partial_dates, decimal=decimal)
-    problems = schema.problems_frame([problems, schema.validate(typed)])
+    table = _table_problems(frame)
+    if len(table):
+        raise CohortValidationError(table)
+    blank = schema.blank_rows(frame)
+    rows = frame[~blank]
     origin_col = ORIGINS[origin]
-    if origin != "infusion":
+    found = []
+    if len(rows) == 0:
+        found.append(schema.file_problems([schema.ALL], "at least one patient row (the table has no data rows)",
+                                          "<no rows>"))
+    if origin != "infusion" and origin_col not in frame:
+        found.append(schema.file_problems([origin_col], f"required column for origin='{origin}'", "<absent>"))
+    typed, coerced, imputations = schema.coerce(rows, date_format=date_format, partial_dates=partial_dates,
+                                                decimal=decimal, excel_dates=excel_dates)
+    # The loader's problems (an unknown event name) come before their consequences here
+    # (no infusion date), so the first rows of the message show the cause.
+    found += [problems if problems is not None else _empty(schema.PROBLEM_COLUMNS),
+              coerced, schema.validate(typed)]
+    if origin != "infusion" and origin_col in typed:
         if origin_col not in schema.DATE_COLUMNS:
             typed[origin_col], prob, _ = schema.coerce_dates(typed, origin_col, date_format=date_format,
-                                                             partial_dates=None)
-            problems = schema.problems_frame([problems, prob])
-        problems = schema.problems_frame([problems, schema._problems(
-            typed, typed[origin_col].isna(), origin_col, f"required for origin='{origin}'")])
-    attrition = _empty(ATTRITION_COLUMNS)
-    if len(problems):
-        file_level = problems["patient_id"].eq("<all>")
-        if errors == "raise" or file_level.any():
-            raise CohortValidationError(problems)
+                                                             partial_dates=None, excel_dates=excel_dates)
+            found.append(prob)
+        found.append(schema._problems(typed, typed[origin_col].isna(), origin_col,
+                                      f"required for origin='{origin}'"))
+    found = schema.problems_frame(found)
+    if source_names:
+        found["column"] = found["column"].map(lambda c: source_names.get(c, c))
+    excluded, orphans = _empty(ATTRITION_COLUMNS), _empty(ATTRITION_COLUMNS)
+    if len(found):
+        if errors == "raise" or found["patient_id"].eq(schema.ALL).any():
+            raise CohortValidationError(found)
         labels = schema.patient_labels(typed)
-        bad = labels.isin(set(problems["patient_id"]))
-        reasons = (problems.assign(text=problems["column"] + ": " + problems["rule"])
+        reasons = (found.assign(text=found["column"].astype(str) + ": " + found["rule"].astype(str))
                    .groupby("patient_id", sort=False)["text"].agg(lambda t: "; ".join(dict.fromkeys(t))))
-        attrition = pd.DataFrame({"patient_id": labels[bad].to_numpy(), "step": "validation",
-                                  "reason": labels[bad].map(reasons).to_numpy()})
-        typed = typed[~bad].reset_index(drop=True)
-        imputations = imputations[~imputations["patient_id"].isin(set(attrition["patient_id"]))]
-    patients = derive(typed, origin_col)
+        bad = labels.isin(set(reasons.index))
+        excluded = pd.DataFrame({"patient_id": labels[bad], "step": "validation",
+                                 "reason": labels[bad].map(reasons)}, index=labels.index[bad])
+        absent = reasons[~reasons.index.isin(set(labels))]
+        orphans = pd.DataFrame({"patient_id": absent.index.to_numpy(), "step": "validation",
+                                "reason": absent.to_numpy()})
+        typed = typed[~bad]
+        imputations = imputations[~imputations["patient_id"].isin(set(excluded["patient_id"]))]
+    skipped = pd.DataFrame({"patient_id": [schema.row_label(i) for i in frame.index[blank]],
+                            "step": "read", "reason": "blank row (every cell empty)"},
+                           index=frame.index[blank])
+    attrition = pd.concat([x for x in (excluded, skipped) if len(x)] or [_empty(ATTRITION_COLUMNS)])
+    attrition = pd.concat([x for x in (attrition.sort_index(), orphans) if len(x)] or [attrition],
+                          ignore_index=True)
+    patients = derive(typed.reset_index(drop=True), origin_col)
     info = dict(meta or {})
     info.setdefault("source", "DataFrame")
-    info.update(origin=origin, n_input=len(frame), errors=errors, partial_dates=partial_dates)
+    info.update(origin=origin, n_input=len(frame) + len(orphans), errors=errors,
+                partial_dates=partial_dates, blank_rows=int(blank.sum()))
     info.setdefault("data_cutoff", patients["date_last_contact"].max() if len(patients) else None)
-    return Cohort(patients=patients, attrition=attrition,
-                  imputations=imputations.reset_index(drop=True), meta=info)
+    if len(patients) + len(attrition) != info["n_input"]:  # the promise of DATA.md; a bug if broken
+        raise RuntimeError(f"rwe_cart bug: {info['n_input']} rows read but {len(patients)} kept "
+                           f"and {len(attrition)} in attrition")
+    return Cohort(patients=patients, attrition=attrition[ATTRITION_COLUMNS].reset_index(drop=True),
+                  imputations=imputations.reset_index(drop=True), meta=info,
+                  problems=found if len(found) else _empty(schema.PROBLEM_COLUMNS))
+
+
+def _table_problems(frame: pd.DataFrame) -> pd.DataFrame:
+    """Problems of the column names: duplicates, and names the cohort derives itself."""
+    names = pd.Index(frame.columns)
+    dup = list(dict.fromkeys(names[names.duplicated()]))
+    reserved = [c for c in names if isinstance(c, str) and c in DERIVED_COLUMNS]
+    return schema.problems_frame([
+        schema.file_problems(dup, "column names are unique", "<duplicated>"),
+        schema.file_problems(reserved, "name reserved for a column the cohort derives (rename it)",
+                             "<reserved>"),
+    ])
 
 
 def derive(typed: pd.DataFrame, origin_col: str = "date_infusion") -> pd.DataFrame:

@@ -6,7 +6,10 @@ one pass.
 """
 from __future__ import annotations
 
+import calendar
+import datetime
 import re
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -72,17 +75,35 @@ RANGES: dict[str, tuple[float, float | None]] = {
 }
 PROBLEM_COLUMNS = ["patient_id", "column", "rule", "value"]
 PARTIAL_RULES = ("mid", "first", "last")
+# Marker for a problem that concerns the whole table (patient_id) or a whole row (column).
+ALL = "<all>"
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
-_YEAR_MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
-_YEAR = re.compile(r"^\s*(\d{4})\s*$")
+# ASCII digits only: "２０２３" (full-width) is not a year.
 _FULL_ISO = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
+_PARTIAL = r"^(\d{4})(?:-(\d{1,2}))?$"
+_SERIAL = r"^-?\d+(\.\d*)?$"
+_DAY_MONTH_YEAR = r"^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$"
+_ISO_LIKE = r"^\d{4}-\d{1,2}-\d{1,2}"
+_DECIMAL_COMMA = r"^[+-]?\d*,\d+$"
+# Excel serial dates: day 1 is 1900-01-01 in the 1900 date system (with Lotus' fictitious
+# 1900-02-29 as day 60, as Excel and openpyxl count) and day 0 is 1904-01-01 in the 1904 one.
+EXCEL_EPOCHS = (1900, 1904)
+_EXCEL_BASE = {1900: pd.Timestamp("1899-12-30"), 1904: pd.Timestamp("1904-01-01")}
+_UNIX = pd.Timestamp("1970-01-01")
+# Whole numbers beyond 15 digits lose precision as floats and overflow Int64 on the way.
+_MAX_WHOLE = 1e15
 
 
 class CohortValidationError(ValueError):
     """Raised when a table breaks the cohort contract.
 
     ``problems`` lists every failure: patient_id, column, rule and the offending value.
+    ``patient_id`` is the identifier from the input, ``"<row i>"`` for a row without one
+    (``i``: 0-based position of the row in the table as read; loaders of long tables name
+    the table, e.g. ``"<ADTTE row 3>"``), or ``"<all>"`` for a problem of the whole table
+    (a missing column, no rows). ``column`` is a contract column (DATA.md), a column of the
+    input (an ADaM variable, a column named in ``columns=``), or ``"<all>"`` for the whole row.
     """
 
     def __init__(self, problems: pd.DataFrame, n_rows: int | None = None, show: int = 10):
@@ -100,119 +121,294 @@ class CohortValidationError(ValueError):
         )
         super().__init__(msg)
 
+    def report(self) -> str:
+        """Every problem as readable text, grouped by column and rule."""
+        return format_problems(self.problems)
+
+
+def format_problems(problems: pd.DataFrame) -> str:
+    """Problems as text: a count line, then one block per (column, rule) with its rows."""
+    n, n_pat = len(problems), problems["patient_id"].nunique(dropna=False)
+    lines = [f"{n} problem(s) in {n_pat} patient(s)"]
+    for (column, rule), grp in problems.groupby(["column", "rule"], sort=False, dropna=False):
+        lines.append(f"\n[{column}] {rule} — {len(grp)} row(s)")
+        lines.append(grp[["patient_id", "value"]].astype(str).to_string(index=False))
+    return "\n".join(lines)
+
+
+# Returned (never modified) where nothing failed: building an empty frame is not free.
+_NO_PROBLEMS = pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})
+_NO_IMPUTATIONS = pd.DataFrame({c: pd.Series(dtype=object)
+                                for c in ("patient_id", "column", "original", "imputed", "rule")})
+
 
 def problems_frame(rows: Iterable[pd.DataFrame]) -> pd.DataFrame:
-    frames = [r for r in rows if len(r)]
+    frames = [r[PROBLEM_COLUMNS].astype(object) for r in rows if len(r)]
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})
+        return _NO_PROBLEMS.copy()
     return pd.concat(frames, ignore_index=True)[PROBLEM_COLUMNS]
+
+
+def file_problems(columns: Iterable[object], rule: str, value: str) -> pd.DataFrame:
+    """Problems of the whole table (patient_id ``"<all>"``), one per named column."""
+    columns = list(columns)
+    return pd.DataFrame({"patient_id": [ALL] * len(columns), "column": columns,
+                         "rule": [rule] * len(columns), "value": [value] * len(columns)}, dtype=object)
+
+
+def row_label(i: int, table: str | None = None) -> str:
+    return f"<{table} row {i}>" if table else f"<row {i}>"
 
 
 def patient_labels(frame: pd.DataFrame) -> pd.Series:
     """Patient identifiers for messages; a row without one is named by its row number."""
     pid = frame["patient_id"] if "patient_id" in frame else pd.Series(pd.NA, index=frame.index)
-    rows = pd.Series([f"<row {i}>" for i in frame.index], index=frame.index, dtype=object)
+    rows = pd.Series([row_label(i) for i in frame.index], index=frame.index, dtype=object)
     return pid.astype(object).where(pid.notna(), rows)
 
 
-def _problems(frame: pd.DataFrame, mask: pd.Series, column: str, rule: str,
+def _problems(frame: pd.DataFrame, mask: pd.Series, column: str, rule: str | pd.Series,
               values: pd.Series | None = None) -> pd.DataFrame:
-    mask = mask.fillna(False).astype(bool)
+    """One problem per row of ``mask``; ``rule`` is one text, or a Series (one per row)."""
+    mask = _flag(pd.Series(mask, index=frame.index))
     if not mask.any():
-        return pd.DataFrame(columns=PROBLEM_COLUMNS)
+        return _NO_PROBLEMS
     vals = (frame[column] if values is None else values)[mask]
+    rules = rule[mask].to_numpy() if isinstance(rule, pd.Series) else rule
     return pd.DataFrame({
         "patient_id": patient_labels(frame)[mask].to_numpy(),
         "column": column,
-        "rule": rule,
+        "rule": rules,
         "value": _display(vals).to_numpy(),
     })
+
+
+def _flag(mask: pd.Series) -> pd.Series:
+    """A mask as plain bool, missing (NA) as False."""
+    if mask.dtype == object:
+        return mask.map(lambda v: v is True or v is np.True_).astype(bool)
+    if pd.api.types.is_extension_array_dtype(mask):
+        return mask.fillna(False).astype(bool)
+    return mask.astype(bool)
 
 
 def _display(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.strftime("%Y-%m-%d").astype(object).where(values.notna(), "<missing>")
-    return values.astype(object).where(values.notna(), "<missing>")
+    return values.astype(object).map(lambda v: "<missing>" if _missing(v) else v)
+
+
+def _missing(value: object) -> bool:
+    """True for None, NaN, NA and NaT; False for every other value, whatever its type."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    if isinstance(value, np.datetime64):
+        return bool(np.isnat(value))
+    return False
+
+
+def blank_rows(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose every cell is missing or whitespace (blank lines of a file)."""
+    blank = pd.Series(True, index=frame.index)
+    # Column by column, fullest first, looking only at rows still blank: one pass over the
+    # first column settles almost every row of a real table.
+    for i in np.argsort(frame.isna().sum().to_numpy(), kind="stable"):
+        if not blank.any():
+            break
+        cells = frame.iloc[:, i][blank]
+        blank[blank] = _is_empty(cells).to_numpy()
+    return blank
+
+
+def _is_empty(values: pd.Series) -> pd.Series:
+    missing = values.isna()
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        text = values.astype(object)
+        return missing | text.map(lambda v: isinstance(v, str) and not v.strip())
+    return missing
 
 
 # --------------------------------------------------------------------------- coercion
 def _blank(raw: pd.Series) -> pd.Series:
+    """Text stripped; an empty or whitespace-only text is missing (None)."""
     if raw.dtype == object or pd.api.types.is_string_dtype(raw):
-        return raw.astype(object).map(lambda v: (v.strip() or None) if isinstance(v, str) else v)
+        raw = raw.astype(object)
+        if _all_text(raw):
+            stripped = raw.str.strip()
+            return stripped.where(stripped.ne("") & stripped.notna(), None)
+        return raw.map(lambda v: (v.strip() or None) if isinstance(v, str) else v)
     return raw
 
 
+def _all_text(values: pd.Series) -> bool:
+    """Every value is a str or missing (a CSV column): vectorised string methods apply."""
+    return values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
+def _match(text: pd.Series, pattern: str) -> pd.Series:
+    """Which values of a Series are text matching ``pattern`` (ASCII digits); others False."""
+    try:
+        return text.str.match(pattern, flags=re.ASCII, na=False).astype(bool)
+    except AttributeError:  # no text at all: pandas refuses the .str accessor
+        return pd.Series(False, index=text.index)
+
+
 def coerce_dates(frame: pd.DataFrame, column: str, *, date_format: str | None,
-                 partial_dates: str | None) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
-    """Parse one date column strictly; return (dates, problems, imputations)."""
+                 partial_dates: str | None,
+                 excel_dates: int | None = None) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+    """Parse one date column strictly; return (dates, problems, imputations).
+
+    Accepted: datetime values, ISO 8601 text (or ``date_format``), partial dates when a
+    ``partial_dates`` rule is chosen, and with ``excel_dates`` (1900 or 1904, the workbook's
+    date system) whole or fractional numbers as Excel serial days. Anything else is a
+    problem whose rule says what was expected and, where the value suggests it, which option
+    reads it (``date_format=``, ``excel_dates=True``).
+    """
     raw = _blank(frame[column])
-    empty = pd.DataFrame(columns=PROBLEM_COLUMNS)
-    no_imputations = pd.DataFrame(columns=["patient_id", "column", "original", "imputed", "rule"])
+    empty = _NO_PROBLEMS.copy()
+    no_imputations = _NO_IMPUTATIONS.copy()
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = raw.dt.tz_localize(None) if getattr(raw.dt, "tz", None) else raw
-        return parsed.dt.normalize().astype("datetime64[ns]"), empty, no_imputations
-    as_text = raw.astype(object).map(_date_text)
+        try:
+            return parsed.dt.normalize().astype("datetime64[ns]"), empty, no_imputations
+        except (OverflowError, ValueError):  # pandas.errors.OutOfBoundsDatetime: years past 2262
+            raw = parsed.astype(object)
+    text = raw.astype(object)
+    text = text.where(text.notna(), None) if _all_text(text) else text.map(_date_text)
     if date_format is None:
         # pandas' ISO 8601 parser silently completes "2023-2" to 1 February; a partial date
         # must reach the partial-date rule instead, so only full dates are parsed here.
-        full = as_text.astype(str).str.match(_FULL_ISO)
-        parsed = pd.to_datetime(as_text.where(full), format="ISO8601", errors="coerce")
+        full = _match(text, _FULL_ISO)
+        parsed = pd.to_datetime(text.where(full), format="ISO8601", errors="coerce")
     else:
-        parsed = pd.to_datetime(as_text, format=date_format, errors="coerce")
-    failed = as_text.notna() & parsed.isna()
-    partial = failed & as_text.astype(str).str.match(r"^\s*\d{4}(-\d{1,2})?\s*$")
+        parsed = pd.to_datetime(text, format=date_format, errors="coerce")
+    parsed = pd.Series(parsed, index=raw.index).astype("datetime64[ns]")
+    failed = text.notna() & parsed.isna()
+    if not failed.any():
+        return parsed.dt.normalize(), empty, no_imputations
+    partial = failed & _match(text, _PARTIAL)
+    year_like = partial & ~_match(text, r"^\d{4}-")
+    problems = []
+    if excel_dates is not None:
+        serial = failed & _match(text, _SERIAL) & ~year_like
+        days, bad_serial = _excel_serial(text.where(serial), excel_dates)
+        parsed = parsed.where(~serial, days)
+        failed = failed & ~(serial & ~bad_serial)
+        limit = _excel_limit(excel_dates)
+        low, skip = (1, ", not 60 (the fictitious 1900-02-29)") if excel_dates == 1900 else (0, "")
+        problems.append(_problems(frame, bad_serial, column,
+                                  f"an Excel serial date ({excel_dates} date system) from {low} "
+                                  f"to {limit}{skip}", text))
+        failed = failed & ~bad_serial
     imputations = no_imputations
     if partial.any() and partial_dates is not None:
-        imputed = pd.to_datetime(as_text[partial].map(lambda s: _impute_partial(s, partial_dates)),
-                                 format="ISO8601", errors="coerce")
-        parsed = parsed.copy()
-        parsed[partial] = imputed
+        completed = text.where(partial).map(
+            lambda s: None if _missing(s) else _impute_partial(s, partial_dates))
+        imputed = pd.to_datetime(completed, format="ISO8601", errors="coerce")
+        parsed = parsed.where(~partial, pd.Series(imputed, index=raw.index).astype("datetime64[ns]"))
         done = partial & parsed.notna()
         imputations = pd.DataFrame({
             "patient_id": patient_labels(frame)[done].to_numpy(),
             "column": column,
-            "original": as_text[done].to_numpy(),
+            "original": text[done].to_numpy(),
             "imputed": parsed[done].dt.strftime("%Y-%m-%d").to_numpy(),
             "rule": partial_dates,
         })
         failed = failed & ~done
     # With a rule chosen, a partial date that still fails (month 13) is simply invalid.
     partial = partial & (partial_dates is None)
-    expected = f"date as {date_format}" if date_format else "ISO 8601 date (YYYY-MM-DD)"
-    problems = problems_frame([
+    problems += [
         _problems(frame, partial, column,
-                  "partial date: choose partial_dates='mid', 'first' or 'last'", as_text),
-        _problems(frame, failed & ~partial, column, f"a valid {expected}", as_text),
-    ])
-    return parsed.dt.normalize().astype("datetime64[ns]"), problems, imputations
+                  "partial date: choose partial_dates='mid', 'first' or 'last'", text),
+        _problems(frame, failed & ~partial, column,
+                  _date_rules(text, date_format, excel_dates) if (failed & ~partial).any() else "", text),
+    ]
+    return parsed.dt.normalize(), problems_frame(problems), imputations
+
+
+def _date_rules(text: pd.Series, date_format: str | None, excel_dates: int | None) -> pd.Series:
+    """The rule each unparsed date broke, with a hint where the value suggests the fix."""
+    expected = f"a valid date as {date_format}" if date_format else "a valid ISO 8601 date (YYYY-MM-DD)"
+    rules = pd.Series(expected, index=text.index, dtype=object)
+    if date_format is None:
+        dmy = _match(text, _DAY_MONTH_YEAR)
+        rules[dmy] = expected + "; looks like DD/MM/YYYY or MM/DD/YYYY: pass date_format="
+    else:
+        iso = _match(text, _ISO_LIKE)
+        rules[iso] = expected + "; looks like ISO 8601: the column mixes date formats"
+    if excel_dates is None:
+        number = _match(text, _SERIAL)
+        rules[number] = expected + "; a number: an Excel serial date? pass excel_dates=True"
+    return rules
+
+
+def _excel_serial(text: pd.Series, epoch: int) -> tuple[pd.Series, pd.Series]:
+    """Excel serial days (text of numbers, None elsewhere) -> (dates, out-of-range mask)."""
+    if epoch not in EXCEL_EPOCHS:
+        raise ValueError(f"excel_dates must be one of {EXCEL_EPOCHS}, got {epoch!r}")
+    number = pd.to_numeric(text, errors="coerce").astype("float64")
+    day = np.floor(number)
+    limit = _excel_limit(epoch)
+    if epoch == 1900:
+        ok = (day >= 1) & (day <= limit) & (day != 60)
+        offset = day.where(day >= 60, day + 1)  # days 1-59 precede the fictitious 29 February
+    else:
+        ok = (day >= 0) & (day <= limit)
+        offset = day
+    # Counted from 1970 so that the timedelta stays within pandas' ±292 years.
+    since_1970 = offset.where(ok) + (_EXCEL_BASE[epoch] - _UNIX).days
+    dates = _UNIX + pd.to_timedelta(since_1970, unit="D")
+    return dates.astype("datetime64[ns]"), number.notna() & ~ok
+
+
+def _excel_limit(epoch: int) -> int:
+    """The largest serial day pandas can hold as a date (in 2262)."""
+    return (pd.Timestamp.max.normalize() - _UNIX).days - 1 - (_EXCEL_BASE[epoch] - _UNIX).days
 
 
 def _date_text(value: object) -> object:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    """One cell of a date column as stripped text (None when missing)."""
+    if _missing(value):
         return None
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    return str(value).strip()
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (datetime.datetime, datetime.date)):  # includes pd.Timestamp
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    if isinstance(value, np.datetime64):
+        return str(np.datetime_as_string(value, unit="D"))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return str(value).strip() or None
 
 
-def _impute_partial(text: str, rule: str) -> str:
-    ym = _YEAR_MONTH.match(text)
-    if ym:
-        year, month = int(ym.group(1)), int(ym.group(2))
+def _impute_partial(text: str, rule: str) -> str | None:
+    """Complete ``YYYY-MM`` or ``YYYY`` by ``rule``; None when the month or year is impossible."""
+    found = re.match(_PARTIAL, text, flags=re.ASCII)
+    if found is None:
+        return None
+    year = int(found.group(1))
+    if year < 1:
+        return None
+    if found.group(2) is not None:
+        month = int(found.group(2))
         if not 1 <= month <= 12:
-            return "invalid"
-        first = pd.Timestamp(year=year, month=month, day=1)
-        day = {"first": 1, "mid": 15, "last": first.days_in_month}[rule]
+            return None
+        day = {"first": 1, "mid": 15, "last": calendar.monthrange(year, month)[1]}[rule]
         return f"{year:04d}-{month:02d}-{day:02d}"
-    year = int(_YEAR.match(text).group(1))
-    return {"first": f"{year}-01-01", "mid": f"{year}-07-01", "last": f"{year}-12-31"}[rule]
+    return {"first": f"{year:04d}-01-01", "mid": f"{year:04d}-07-01", "last": f"{year:04d}-12-31"}[rule]
 
 
 def coerce_bool(frame: pd.DataFrame, column: str) -> tuple[pd.Series, pd.DataFrame]:
     raw = _blank(frame[column])
     if pd.api.types.is_bool_dtype(raw):
-        return raw.astype("boolean"), pd.DataFrame(columns=PROBLEM_COLUMNS)
-    text = raw.astype(object).map(lambda v: None if pd.isna(v) else str(v).strip().lower())
+        return raw.astype("boolean"), _NO_PROBLEMS.copy()
+    raw = raw.astype(object)
+    text = (raw.str.lower() if _all_text(raw) else
+            raw.map(lambda v: None if _missing(v) else str(v).strip().lower()))
     out = pd.Series(pd.NA, index=raw.index, dtype="boolean")
     out[text.isin(_TRUE)] = True
     out[text.isin(_FALSE)] = False
@@ -220,49 +416,123 @@ def coerce_bool(frame: pd.DataFrame, column: str) -> tuple[pd.Series, pd.DataFra
     return out, _problems(frame, bad, column, "one of true/false, yes/no, 1/0", raw)
 
 
+def _to_float(values: pd.Series) -> pd.Series:
+    """Numbers as float64; anything that is not a number becomes NaN (never an exception)."""
+    if pd.api.types.is_bool_dtype(values):
+        values = values.astype(object)
+    try:
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    except (TypeError, ValueError, OverflowError):
+        return values.astype(object).map(_one_float).astype("float64")
+
+
+def _one_float(value: object) -> float:
+    if _missing(value) or isinstance(value, (bool, np.bool_)):
+        return np.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return np.nan
+
+
 def coerce_number(frame: pd.DataFrame, column: str, *, integer: bool,
                   decimal: str = ".") -> tuple[pd.Series, pd.DataFrame]:
+    """A numeric column: text or numbers in, float64 (or Int64) out, every failure listed.
+
+    ``decimal`` is the decimal mark of text values: with ``","``, ``"45,5"`` is 45.5 and a
+    text holding a ``"."`` is a problem (it may be a thousands separator: ``1.234``).
+    Non-finite values (``inf``) and whole numbers beyond 15 digits are problems.
+    """
     raw = _blank(frame[column])
     text = raw
-    if decimal != "." and (raw.dtype == object or pd.api.types.is_string_dtype(raw)):
-        text = raw.map(lambda v: v.replace(decimal, ".") if isinstance(v, str) else v)
-    num = pd.to_numeric(text, errors="coerce")
+    is_text = raw.dtype == object or pd.api.types.is_string_dtype(raw)
+    rule = pd.Series("a number", index=raw.index, dtype=object)
+    if is_text:
+        strings = raw.map(lambda v: isinstance(v, str))
+        if decimal != ".":
+            dotted = strings & raw.map(lambda v: isinstance(v, str) and "." in v)
+            rule[dotted] = f"a number with decimal mark {decimal!r} (found '.')"
+            text = raw.map(lambda v: v.replace(decimal, ".") if isinstance(v, str) else v)
+            text = text.where(~dotted, None)
+        else:
+            comma = strings & _match(raw.where(strings), _DECIMAL_COMMA)
+            rule[comma] = "a number; decimal comma? pass decimal=','"
+    num = _to_float(text)
     bad = raw.notna() & num.isna()
-    problems = [_problems(frame, bad, column, "a number", raw)]
+    infinite = num.notna() & ~np.isfinite(num)
+    problems = [_problems(frame, bad, column, rule, raw),
+                _problems(frame, infinite, column, "a finite number", raw)]
+    num = num.where(~infinite)
     if integer:
-        frac = num.notna() & (num != np.round(num))
+        huge = num.abs() >= _MAX_WHOLE
+        frac = num.notna() & ~huge & (num != np.round(num))
         problems.append(_problems(frame, frac, column, "a whole number", raw))
-        num = num.where(~frac)
+        problems.append(_problems(frame, huge, column, "a whole number of at most 15 digits", raw))
+        num = num.where(~(frac | huge))
         return num.astype("Int64"), problems_frame(problems)
-    return num.astype("float64"), problems_frame(problems)
+    return num, problems_frame(problems)
 
 
 def coerce_category(frame: pd.DataFrame, column: str) -> pd.Series:
     raw = _blank(frame[column])
-    return raw.astype(object).map(lambda v: None if pd.isna(v) else str(v).strip())
+    raw = raw.astype(object)
+    if _all_text(raw):
+        return raw.where(raw.notna(), None)
+    return raw.map(lambda v: None if _missing(v) else str(v).strip())
+
+
+def clean_ids(values: pd.Series) -> pd.Series:
+    """Identifiers as stripped text (a whole float 12.0 is "12"); missing stays None."""
+    def one(v: object) -> object:
+        if _missing(v):
+            return None
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        return str(v).strip() or None
+    values = values.astype(object)
+    if _all_text(values):
+        stripped = values.str.strip()
+        return stripped.where(stripped.ne("") & stripped.notna(), None)
+    return values.map(one)
+
+
+def check_date_format(date_format: str | None) -> None:
+    """A strptime format of a calendar date (no time zone), or ValueError saying why not."""
+    if date_format is None:
+        return
+    if not isinstance(date_format, str) or "%z" in date_format or "%Z" in date_format:
+        raise ValueError(f"date_format must be a strptime format of a date without time zone, "
+                         f"got {date_format!r}")
+    try:
+        pd.to_datetime(pd.Series(["2000-01-01"]), format=date_format, errors="coerce")
+    except ValueError as err:
+        raise ValueError(f"date_format {date_format!r} is not a strptime format: {err}") from None
 
 
 def coerce(frame: pd.DataFrame, *, date_format: str | None = None,
-           partial_dates: str | None = None, decimal: str = ".") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+           partial_dates: str | None = None, decimal: str = ".",
+           excel_dates: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Type every contract column present; return (typed frame, problems, imputations).
 
     Columns outside the contract are passed through unchanged.
     """
     if partial_dates is not None and partial_dates not in PARTIAL_RULES:
         raise ValueError(f"partial_dates must be one of {PARTIAL_RULES} or None, got {partial_dates!r}")
+    if excel_dates is not None and excel_dates not in EXCEL_EPOCHS:
+        raise ValueError(f"excel_dates must be one of {EXCEL_EPOCHS} or None, got {excel_dates!r}")
+    if not isinstance(decimal, str) or len(decimal) != 1 or decimal.isdigit():
+        raise ValueError(f"decimal must be one character such as '.' or ',', got {decimal!r}")
+    check_date_format(date_format)
     out = frame.copy()
     problems, imputations = [], []
     if "patient_id" in out:
-        pid = _blank(out["patient_id"])
-        out["patient_id"] = pid.astype(object).map(
-            lambda v: None if pd.isna(v) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-        )
+        out["patient_id"] = clean_ids(out["patient_id"])
     # Each coercer reads the raw column from `out` before replacing it, and names patients
     # by the already-cleaned patient_id.
     for col in DATE_COLUMNS:
         if col in out:
             out[col], prob, imp = coerce_dates(out, col, date_format=date_format,
-                                               partial_dates=partial_dates)
+                                               partial_dates=partial_dates, excel_dates=excel_dates)
             problems.append(prob)
             imputations.append(imp)
     for col in BOOL_COLUMNS:
@@ -277,8 +547,7 @@ def coerce(frame: pd.DataFrame, *, date_format: str | None = None,
         if col in out:
             out[col] = coerce_category(out, col)
     imp = [i for i in imputations if len(i)]
-    imputations_frame = (pd.concat(imp, ignore_index=True) if imp else
-                         pd.DataFrame(columns=["patient_id", "column", "original", "imputed", "rule"]))
+    imputations_frame = pd.concat(imp, ignore_index=True) if imp else _NO_IMPUTATIONS.copy()
     return out, problems_frame(problems), imputations_frame
 
 
@@ -323,19 +592,25 @@ def _pandera_problems(frame: pd.DataFrame) -> pd.DataFrame:
 
     schema = _column_schema([c for c in frame.columns if c in CONTRACT_COLUMNS])
     try:
-        schema.validate(frame, lazy=True)
+        with warnings.catch_warnings():
+            # pandera concatenates its failure cases, and a missing required value is an
+            # all-NA case: pandas' FutureWarning about such concatenations comes from inside
+            # pandera and does not touch the columns we read (index, column, check, value).
+            warnings.filterwarnings("ignore", category=FutureWarning,
+                                    message="The behavior of DataFrame concatenation with empty or all-NA")
+            schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:
         fc = err.failure_cases
-        fc = fc[fc["index"].notna()]
-        rows = fc["index"].to_numpy()
-        labels = patient_labels(frame).loc[rows]
+        # A failure without a row (none expected: no dtype checks) concerns the whole table.
+        labels = patient_labels(frame)
+        who = [labels.loc[i] if not _missing(i) and i in labels.index else ALL for i in fc["index"]]
         return pd.DataFrame({
-            "patient_id": labels.to_numpy(),
+            "patient_id": who,
             "column": fc["column"].to_numpy(),
             "rule": fc["check"].map(lambda c: _PANDERA_RULES.get(c, c)).to_numpy(),
             "value": fc["failure_case"].astype(object).where(fc["failure_case"].notna(), "<missing>").to_numpy(),
         })
-    return pd.DataFrame(columns=PROBLEM_COLUMNS)
+    return _NO_PROBLEMS.copy()
 
 
 def validate(frame: pd.DataFrame) -> pd.DataFrame:
@@ -391,5 +666,5 @@ def _response_date_rule(frame: pd.DataFrame) -> pd.DataFrame:
         _problems(frame, known & ~is_cr & date.notna(), "date_response",
                   "date_response only when best_response is CR/CRi/CRh"),
         _problems(frame, best.isna() & date.notna(), "best_response",
-                  "best_response required when date_response is present"),
+                  "best_response required when date_response is present", best),
     ])

@@ -1,6 +1,6 @@
 """Loaders: registry tables, CDISC ADaM, long event tables."""
 from .adam import load_adam
 from .events import load_events
-from .registry import load_registry
+from .registry import UnreadableTableError, load_registry
 
-__all__ = ["load_adam", "load_events", "load_registry"]
+__all__ = ["UnreadableTableError", "load_adam", "load_events", "load_registry"]
