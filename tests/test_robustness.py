@@ -210,6 +210,26 @@ def test_four_digit_number_in_a_date_column_stays_a_year():
     hit(problems_of(rc.load_registry, f, excel_dates=True), "P03", "date_last_contact", "partial date")
 
 
+@pytest.mark.parametrize("name", ["reg.xlsx", "reg.parquet", "reg.xls"])
+def test_corrupt_workbook_or_parquet_is_unreadable(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"PK\x03\x04 this is not a real archive" * 10)
+    with pytest.raises(UnreadableTableError, match="cannot read"):
+        rc.load_registry(path)
+
+
+def test_missing_sheet_is_unreadable_and_names_the_sheets(tmp_path):
+    _workbook(tmp_path / "reg.xlsx", [list(base_frame().columns)])
+    with pytest.raises(UnreadableTableError, match="no sheet named 'Patients'.*Sheet"):
+        rc.load_registry(tmp_path / "reg.xlsx", sheet_name="Patients")
+
+
+def test_workbook_with_empty_rows_above_the_header(tmp_path):
+    f = base_frame()
+    _workbook(tmp_path / "reg.xlsx", [[], [None, None], list(f.columns)] + f.astype(object).values.tolist())
+    accounted(rc.load_registry(tmp_path / "reg.xlsx"), 3)
+
+
 # ----------------------------------------------------------------------------- columns
 def test_duplicated_header_in_a_file_is_reported_not_renamed(tmp_path):
     # pandas alone would read "sex" and "sex.1" and keep going.

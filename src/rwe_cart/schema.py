@@ -132,7 +132,8 @@ def format_problems(problems: pd.DataFrame) -> str:
     lines = [f"{n} problem(s) in {n_pat} patient(s)"]
     for (column, rule), grp in problems.groupby(["column", "rule"], sort=False, dropna=False):
         lines.append(f"\n[{column}] {rule} — {len(grp)} row(s)")
-        lines.append(grp[["patient_id", "value"]].astype(str).to_string(index=False))
+        table = grp[["patient_id", "value"]].astype(str).to_string(index=False)
+        lines += ["  " + line for line in table.splitlines()]
     return "\n".join(lines)
 
 

@@ -102,10 +102,11 @@ def read_table_info(path: str | Path, *, sep: str | None = None, encoding: str |
         return frame, info
     if kind == "excel":
         try:
-            raw = pd.read_excel(path, sheet_name=sheet_name, header=None, dtype=object)
+            raw, info["excel_epoch"] = _read_excel(path, sheet_name)
+        except UnreadableTableError:
+            raise
         except Exception as err:  # zipfile.BadZipFile, InvalidFileException, missing sheet, xlrd absent
             raise UnreadableTableError(f"cannot read {path.name} as Excel: {err}") from err
-        info["excel_epoch"] = _excel_epoch(path)
         raw = raw[~raw.isna().all(axis=1).cummin()]  # leading empty rows are not the header
         if raw.empty:
             raise UnreadableTableError(f"cannot read {path.name}: sheet {sheet_name!r} has no cells")
@@ -261,20 +262,35 @@ def _header_name(value: object, i: int) -> str:
     return name or f"Unnamed: {i}"
 
 
-def _excel_epoch(path: Path) -> int:
-    """The workbook's date system: 1900 (Windows Excel, the default) or 1904 (old Mac Excel)."""
+def _read_excel(path: Path, sheet_name: str | int) -> tuple[pd.DataFrame, int]:
+    """Every cell of one sheet as Excel holds it, and the workbook's date system (1900 or
+    1904, for serial numbers in date columns)."""
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        return 1900
+        return pd.read_excel(path, sheet_name=sheet_name, header=None, dtype=object), 1900
     import openpyxl
 
+    # openpyxl directly rather than pandas.read_excel: pandas turns whole floats into int and
+    # fails on a cell holding a float beyond 1e308; and the date system is read in one pass.
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        book = openpyxl.load_workbook(path, read_only=True)
-    except Exception:  # pandas has just read it; a failure here only loses the epoch
-        return 1900
-    try:
-        return 1904 if book.epoch.year == 1904 else 1900
+        names = book.sheetnames
+        if isinstance(sheet_name, int):
+            if not 0 <= sheet_name < len(names):
+                raise UnreadableTableError(f"cannot read {path.name}: no sheet {sheet_name} "
+                                           f"(sheets: {', '.join(names)})")
+            sheet = book.worksheets[sheet_name]
+        elif sheet_name in names:
+            sheet = book[sheet_name]
+        else:
+            raise UnreadableTableError(f"cannot read {path.name}: no sheet named {sheet_name!r} "
+                                       f"(sheets: {', '.join(names)})")
+        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+        epoch = 1904 if book.epoch.year == 1904 else 1900
     finally:
         book.close()
+    width = max((len(r) for r in rows), default=0)
+    frame = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], columns=range(width), dtype=object)
+    return frame.where(frame.notna(), None), epoch
 
 
 def rename_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
