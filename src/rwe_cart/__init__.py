@@ -10,7 +10,7 @@ from .exposure import (CCWResult, CompetingRisksView, EffectModification, Exposu
                        exposure_cause_specific_cox, hsct_effect, incidence_after_exposure,
                        landmark_cox, landmark_cox_grid, landmark_supermodel, mantel_byar_test,
                        naive_cox, simon_makuch_curves, time_varying_cox)
-from .io import load_adam, load_events, load_registry
+from .io import UnreadableTableError, load_adam, load_events, load_registry
 from .labs import (LabSummary, car_hematotox, icaht_grade, lab_summary, standardise_lab_units,
                    toxicity_table)
 from .parallel import (BootstrapError, BootstrapResult, ReplicateError, ReplicateFailure,
@@ -24,6 +24,7 @@ from .tables import TableOne, table_one
 from .timeline import landmark_frame, split_timeline
 
 __all__ = [
+    "UnreadableTableError",
     "LabSummary",
     "car_hematotox",
     "icaht_grade",
