@@ -596,24 +596,8 @@ def _fit(t, d, e, codes, levels, tmin, tmax, z, conf_type, timefix):
         std_err = np.multiply(surv, se_log, out=dd)  # Inf * 0 = NaN where S = 0, as R
     lower, upper = _confint(surv, se_log, conf_type, z)
 
-    if codes is None:
-        group: Any = np.empty(time.size, dtype=object)
-        group[:] = "all"                 # (np.full is ~20x slower for object arrays)
-        levels_out = pd.Index(["all"], dtype=object)
-    else:
-        sizes = np.diff(bounds)
-        if isinstance(levels, pd.CategoricalIndex):
-            group = pd.Categorical.from_codes(
-                np.repeat(np.arange(len(levels)), sizes), dtype=levels.dtype)
-        else:
-            group = np.repeat(np.asarray(levels), sizes)
-        levels_out = levels
-    table = pd.DataFrame({
-        "group": group, "time": time, "n_risk": n_risk, "n_event": n_event,
-        "n_censor": n_censor, "survival": surv, "std_err": std_err, "lower": lower,
-        "upper": upper, "cumhaz": cumhaz, "std_chaz": std_chaz,
-    }, copy=False)
-    return table, bounds, levels_out
+    return _table(codes is None, levels, bounds, time, n_risk, n_event, n_censor, surv,
+                  std_err, lower, upper, cumhaz, std_chaz)
 
 
 def _weight_array(data: pd.DataFrame, name: str) -> np.ndarray:
@@ -841,11 +825,20 @@ def _fit_general(t, d, e, w, ids, codes, levels, z, conf_type, timefix, robust):
     if w is None:  # clustered but unweighted: counts of rows stay integers
         n_risk, n_event, n_censor = (np.rint(x).astype(np.int64)
                                      for x in (n_risk, n_event, n_censor))
-    if codes is None:
+    return _table(codes is None, levels, bounds, time, n_risk, n_event, n_censor, surv,
+                  std_err, lower, upper, cumhaz, std_chaz)
+
+
+
+def _table(ungrouped: bool, levels, bounds: np.ndarray, time, n_risk, n_event, n_censor, surv,
+           std_err, lower, upper, cumhaz, std_chaz):
+    """The result table (one row per group and time) with its group column and levels."""
+    if ungrouped:
         group: Any = np.empty(time.size, dtype=object)
-        group[:] = "all"
+        group[:] = "all"                 # (np.full is ~20x slower for object arrays)
         levels_out = pd.Index(["all"], dtype=object)
     else:
+        sizes = np.diff(bounds)
         if isinstance(levels, pd.CategoricalIndex):
             group = pd.Categorical.from_codes(
                 np.repeat(np.arange(len(levels)), sizes), dtype=levels.dtype)
@@ -858,7 +851,6 @@ def _fit_general(t, d, e, w, ids, codes, levels, z, conf_type, timefix, robust):
         "upper": upper, "cumhaz": cumhaz, "std_chaz": std_chaz,
     }, copy=False)
     return table, bounds, levels_out
-
 
 def _confint(surv: np.ndarray, se: np.ndarray, conf_type: str, z: float):
     """Pointwise limits from S and the SE of −log S, exactly as survival 3.5's
