@@ -60,3 +60,9 @@ def test_small_cell_suppression(frame):
 def test_bad_by_is_named(frame):
     with pytest.raises(ValueError, match="nope"):
         rc.table_one(frame, by="nope")
+
+
+@pytest.mark.parametrize("k", [0, True, 2.5])
+def test_bad_suppression_threshold_is_refused(frame, k):
+    with pytest.raises(ValueError, match="suppress_below must be a positive integer"):
+        rc.table_one(frame, variables=["sex"], suppress_below=k)

@@ -10,7 +10,7 @@ from .exposure import (CCWResult, CompetingRisksView, EffectModification, Exposu
                        exposure_cause_specific_cox, hsct_effect, incidence_after_exposure,
                        landmark_cox, landmark_cox_grid, landmark_supermodel, mantel_byar_test,
                        naive_cox, simon_makuch_curves, time_varying_cox)
-from .io import UnreadableTableError, load_adam, load_events, load_registry
+from .io import UnreadableTableError, load_adam, load_events, load_labs, load_registry
 from .labs import (LabSummary, car_hematotox, icaht_grade, lab_summary, standardise_lab_units,
                    toxicity_table)
 from .parallel import (BootstrapError, BootstrapResult, ReplicateError, ReplicateFailure,
@@ -20,7 +20,7 @@ from .survival import (Concordance, CoxModel, CumulativeIncidence, FineGrayModel
                        LogLik, RMSTResult, TestResult, cause_specific_cox, cox,
                        cumulative_incidence, fine_gray, finegray_expand, gray_test, kaplan_meier,
                        logrank, median_followup, rmst)
-from .tables import TableOne, table_one
+from .tables import TableOne, export_table, format_table, suppress_counts, table_html, table_one
 from .timeline import landmark_frame, split_timeline
 
 __all__ = [
@@ -63,17 +63,24 @@ __all__ = [
     "RMSTResult",
     "load_adam",
     "load_events",
+    "load_labs",
     "load_registry",
     "median_followup",
+    "plot_attrition",
     "plot_cif",
     "plot_forest",
     "plot_km",
     "plot_lab_trajectories",
     "plot_landmark",
     "plot_simon_makuch",
+    "plot_swimmer",
     "plots",
     "split_timeline",
     "table_one",
+    "export_table",
+    "format_table",
+    "suppress_counts",
+    "table_html",
     # exposure methods (post-CAR-T HSCT without immortal time); cohort-level wrappers in
     # rwe_cart.exposure
     "exposure",
@@ -104,8 +111,8 @@ __version__ = "0.1.0"
 
 # Figures (matplotlib) and the synthetic cohorts (scipy.stats) load on first use, so that
 # `import rwe_cart` stays quick in every worker process of a bootstrap or simulation.
-_PLOTS = ("plot_cif", "plot_forest", "plot_km", "plot_lab_trajectories", "plot_landmark",
-          "plot_simon_makuch")
+_PLOTS = ("plot_attrition", "plot_cif", "plot_forest", "plot_km", "plot_lab_trajectories",
+          "plot_landmark", "plot_simon_makuch", "plot_swimmer")
 _LAZY = {"plots": ("rwe_cart.plots", None), "datasets": ("rwe_cart.datasets", None),
          **{name: ("rwe_cart.plots", name) for name in _PLOTS}}
 

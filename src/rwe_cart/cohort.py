@@ -98,6 +98,31 @@ class Cohort:
             attrition=pd.concat([self.attrition, dropped], ignore_index=True),
         )
 
+    def with_labs(self, labs: pd.DataFrame) -> Cohort:
+        """This cohort with a long lab table attached (see `rwe_cart.load_labs`).
+
+        Lab rows of patients excluded from the cohort (listed in ``attrition``) are left out
+        and counted in ``meta["labs_rows_of_excluded"]``; a lab row of a patient the cohort
+        never read raises `CohortValidationError` naming it.
+        """
+        if "patient_id" not in getattr(labs, "columns", ()):
+            raise ValueError("labs must be a DataFrame with a patient_id column (see rc.load_labs)")
+        ids = labs["patient_id"].astype(str)
+        kept = ids.isin(set(self.patients["patient_id"].astype(str)))
+        excluded = ids.isin(set(self.attrition["patient_id"].astype(str))) & ~kept
+        unknown = ~kept & ~excluded
+        if unknown.any():
+            rows = ids[unknown].value_counts(sort=False)
+            raise schema.CohortValidationError(pd.DataFrame({
+                "patient_id": rows.index.to_numpy(), "column": "patient_id",
+                "rule": "lab patient is in the cohort",
+                "value": [f"{n} lab row(s)" for n in rows.to_numpy()]}))
+        meta = {**self.meta, "labs_source": labs.attrs.get("source", "DataFrame"),
+                "labs_rows_of_excluded": int(excluded.sum())}
+        if "sha256" in labs.attrs:
+            meta["labs_sha256"] = labs.attrs["sha256"]
+        return replace(self, labs=labs[kept].reset_index(drop=True), meta=meta)
+
     def attrition_summary(self) -> pd.DataFrame:
         """Counts by step and reason, starting from the rows read (no identifiers)."""
         counts = (self.attrition.groupby(["step", "reason"], sort=False).size()

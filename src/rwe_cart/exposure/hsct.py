@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..privacy import check_suppress, format_count
 from ..schema import RESPONSES_CR
 from ._result import ExposureEstimate, comparison_table, format_hr, format_p
 from .censor import censor
@@ -54,6 +55,9 @@ class ExposureComparison:
         One-line description of the cohort.
     options : dict
         The options used (landmark, covariates, …).
+    suppress_below : int or None
+        Small-cell suppression of the displayed patient and event counts (see
+        `suppressed`); ``.table`` always holds the numbers.
 
     Notes
     -----
@@ -68,6 +72,15 @@ class ExposureComparison:
     skipped: dict = field(default_factory=dict)
     cohort: str = ""
     options: dict = field(default_factory=dict)
+    suppress_below: int | None = None
+
+    def suppressed(self, suppress_below: int | None) -> ExposureComparison:
+        """The same result, displayed with counts from 1 to ``suppress_below - 1`` as "<k"."""
+        check_suppress(suppress_below)
+        return replace(self, suppress_below=suppress_below)
+
+    def _count(self, v: Any) -> str:
+        return format_count(v, self.suppress_below)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -112,7 +125,7 @@ class ExposureComparison:
         for e in self.estimates:
             flag = "  ⚠ BIASED" if e.biased else ""
             lines.append(f"  {e.label:<{w}}  HR {format_hr(e.hr, e.lower, e.upper):<18} "
-                         f"p {format_p(e.p):<7} n={e.n:<5} events={e.events:<4}{flag}")
+                         f"p {format_p(e.p):<7} n={self._count(e.n):<5} events={self._count(e.events):<4}{flag}")
             lines.append(f"  {'':<{w}}  estimates: {e.estimand}")
             lines.append(f"  {'':<{w}}  note: {e.note}")
         for m, why in self.skipped.items():
@@ -130,7 +143,8 @@ class ExposureComparison:
             body.append(
                 f"<tr{style}><td>{label}</td><td>{e_(e.estimand)}<br><small>Population: "
                 f"{e_(e.population)}</small></td><td>{e_(format_hr(e.hr, e.lower, e.upper))}"
-                f"</td><td>{e_(format_p(e.p))}</td><td>{e.n}</td><td>{e.events}</td>"
+                f"</td><td>{e_(format_p(e.p))}</td><td>{e_(self._count(e.n))}</td>"
+                f"<td>{e_(self._count(e.events))}</td>"
                 f"<td>{e_(e.note)}</td></tr>")
         skipped = "".join(f"<li>{e_(m)}: {e_(why)}</li>" for m, why in self.skipped.items())
         foot = (f"<p><small>Not run:</small></p><ul>{skipped}</ul>" if skipped else "")

@@ -1,21 +1,25 @@
 """Publication figures drawn from rwe_cart result objects (one journal theme)."""
 
+from rwe_cart.plots.attrition import plot_attrition
 from rwe_cart.plots.cif import plot_cif
 from rwe_cart.plots.forest import plot_forest
 from rwe_cart.plots.km import plot_km
 from rwe_cart.plots.labs import plot_lab_trajectories
 from rwe_cart.plots.landmark import plot_landmark
 from rwe_cart.plots.simon_makuch import plot_simon_makuch
+from rwe_cart.plots.swimmer import plot_swimmer
 from rwe_cart.plots.theme import OKABE_ITO, save, theme
 
 __all__ = [
     "OKABE_ITO",
+    "plot_attrition",
     "plot_cif",
     "plot_forest",
     "plot_km",
     "plot_lab_trajectories",
     "plot_landmark",
     "plot_simon_makuch",
+    "plot_swimmer",
     "save",
     "theme",
 ]

@@ -20,6 +20,8 @@ from matplotlib.textpath import TextToPath
 from matplotlib.ticker import FixedLocator
 from matplotlib.transforms import Bbox, ScaledTranslation, blended_transform_factory
 
+from rwe_cart.privacy import check_suppress, format_count as fmt_count  # noqa: F401 (re-exported to the plots)
+
 __all__ = ["TIME_UNITS"]
 
 #: Days per display unit.
@@ -246,13 +248,6 @@ def check_times(times: Sequence[float]) -> np.ndarray:
     return np.unique(t)
 
 
-def check_suppress(suppress_below: Any) -> None:
-    if suppress_below is not None and (
-        isinstance(suppress_below, bool) or int(suppress_below) != suppress_below or suppress_below < 1
-    ):
-        raise ValueError(f"suppress_below must be a positive integer, got {suppress_below!r}")
-
-
 def nice_ticks(t_max: float, unit: str) -> np.ndarray:
     for step in _TICK_STEPS[unit]:
         if t_max / step <= _MAX_INTERVALS:
@@ -371,15 +366,6 @@ def top_legend(ax: Axes, handles: list[Any], names: list[str]) -> float:
     )
     # measured, not guessed (size does not depend on where it ends up)
     return leg.get_window_extent().height * 72.0 / fig.dpi + 0.3 * fs_legend
-
-
-def fmt_count(v: Any, suppress_below: int | None) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or pd.isna(v):
-        return "–"
-    x = float(v)
-    if suppress_below is not None and 0 < x < suppress_below:
-        return f"<{int(suppress_below)}"
-    return f"{int(round(x))}" if float(x).is_integer() else f"{x:.1f}"
 
 
 def points(size: Any) -> float:

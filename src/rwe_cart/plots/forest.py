@@ -20,7 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 from matplotlib.transforms import Bbox, ScaledTranslation, blended_transform_factory
 
-from rwe_cart.plots._common import log_ticks, pin_ticks, points, text_width_pt, wrap_text
+from rwe_cart.plots._common import (check_suppress, fmt_count, log_ticks, pin_ticks, points, text_width_pt,
+                                    wrap_text)
 from rwe_cart.plots.theme import DOUBLE_COLUMN_IN, OKABE_ITO, new_figure, themed
 
 __all__ = ["plot_forest", "METHOD_NAMES"]
@@ -88,6 +89,7 @@ def plot_forest(
     log_scale: bool = True,
     show_estimand: bool = True,
     show_counts: bool = True,
+    suppress_below: int | None = None,
     show_p: bool = True,
     sort: bool = False,
     xlim: tuple[float, float] | None = None,
@@ -128,6 +130,8 @@ def plot_forest(
         Show the ``estimand`` column (wrapped) when the frame has one.
     show_counts
         Show "N / events" (or "N") when the frame has ``n`` (and ``events``).
+    suppress_below
+        Small-cell suppression of those counts: 1 to ``suppress_below - 1`` show as "<k".
     show_p
         Show the ``p`` column when the frame has one.
     sort
@@ -173,7 +177,10 @@ def plot_forest(
     "forest-header", "forest-footnote" and "forest-reference".
     """
     frame, label_col = _as_frame(obj)
-    rows = _rows(frame, label_col, labels, sort)
+    if suppress_below is None:  # a result displayed with suppression keeps it in its figure
+        suppress_below = getattr(obj, "suppress_below", None)
+    check_suppress(suppress_below)
+    rows = _rows(frame, label_col, labels, sort, suppress_below)
     has_estimand = show_estimand and "estimand" in frame and frame["estimand"].notna().any()
     has_counts = show_counts and "n" in frame
     count_header = "N / events" if has_counts and "events" in frame else "N"
@@ -529,7 +536,8 @@ def _as_frame(obj: Any) -> tuple[pd.DataFrame, str]:
     return frame.reset_index(drop=True), label_col
 
 
-def _rows(frame: pd.DataFrame, label_col: str, labels: Any, sort: bool) -> list[dict[str, Any]]:
+def _rows(frame: pd.DataFrame, label_col: str, labels: Any, sort: bool,
+          suppress_below: int | None) -> list[dict[str, Any]]:
     raw = frame[label_col].tolist()
     if labels is None:
         names = [METHOD_NAMES.get(str(v), _pretty(v)) if label_col == "method" else str(v) for v in raw]
@@ -561,7 +569,7 @@ def _rows(frame: pd.DataFrame, label_col: str, labels: Any, sort: bool) -> list[
             "bias": f"({bias})" if bias else "",
             "biased": bool(bias),
             "estimand": "" if est is None or (not isinstance(est, str) and pd.isna(est)) else str(est),
-            "counts": _fmt_counts(n, ev),
+            "counts": _fmt_counts(n, ev, suppress_below),
             "hr": hr,
             "lower": lo,
             "upper": hi,
@@ -607,11 +615,9 @@ def _fmt_p(p: Any) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _fmt_counts(n: Any, events: Any) -> str:
+def _fmt_counts(n: Any, events: Any, suppress_below: int | None) -> str:
     def one(v: Any) -> str | None:
-        if v is None or pd.isna(v):
-            return None
-        return f"{int(v)}" if float(v).is_integer() else f"{float(v):.1f}"
+        return None if v is None or pd.isna(v) else fmt_count(v, suppress_below)
 
     a, b = one(n), one(events)
     if a is None:
