@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import papermill
+import pandas as pd
 from nbconvert import HTMLExporter
 
 
@@ -52,6 +53,75 @@ def provenance(cohort, endpoints: Sequence[str] = ()) -> str:
     lines.append(f"\n*Python {platform.python_version()}; {versions}. "
                  f"Report generated {_dt.date.today().isoformat()}.*")
     return "\n".join(lines)
+
+
+class ReportOutputs:
+    """Where a report notebook's figures and tables go, and the report's small-cell rule.
+
+    ``out = ReportOutputs(figures_dir, suppress_below)`` in a notebook; with ``directory``
+    None nothing is written and the methods only return what the notebook displays.
+    """
+
+    TABLE_FORMATS = (".csv", ".tex", ".html")
+
+    def __init__(self, directory: str | Path | None = None, suppress_below: int | None = None):
+        from .privacy import check_suppress
+
+        check_suppress(suppress_below)
+        self.directory = None if directory is None else Path(directory)
+        self.suppress_below = suppress_below
+
+    def _path(self, name: str) -> Path | None:
+        if self.directory is None:
+            return None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self.directory / name
+
+    def figure(self, fig, name: str):
+        """Save ``fig`` as ``name``.pdf/.svg/.png (300 dpi) and return it for display."""
+        from .plots import save
+
+        path = self._path(name)
+        if path is not None:
+            save(fig, path)
+        return fig
+
+    def table(self, table, name: str, *, caption: str | None = None, note: str | None = None,
+              counts: Sequence[str] | bool | None = None, percent_columns: dict | None = None):
+        """Suppress small counts, write ``name``.csv/.tex/.html and return the table to show.
+
+        Parameters
+        ----------
+        table : DataFrame, TableOne or result with ``.table``
+            What the notebook shows. An `ExposureComparison` keeps its own display (every
+            row's estimand; the naive row marked as biased) with its counts suppressed.
+        counts : sequence of str or True, optional
+            Count columns to suppress besides the ones recognised by name (n, events,
+            n_risk, …; see `rwe_cart.tables.suppress_counts`); True: every column is a count.
+        percent_columns : mapping, optional
+            Count column -> the percentage column(s) derived from it, masked with it.
+        """
+        from IPython.display import HTML
+
+        from .exposure import ExposureComparison
+        from .tables import TableOne, export_table, suppress_counts, table_html
+
+        k = self.suppress_below
+        shown = table
+        if isinstance(table, pd.DataFrame):
+            shown = suppress_counts(table, k, percent_columns=percent_columns)
+            extra = list(table.columns) if counts is True else list(counts or [])
+            if extra:
+                shown = suppress_counts(shown, k, columns=extra)
+        for suffix in self.TABLE_FORMATS:
+            path = self._path(name + suffix)
+            if path is not None:
+                export_table(shown, path, caption=caption, note=note, suppress_below=k)
+        if isinstance(table, ExposureComparison):
+            return table.suppressed(k)
+        if isinstance(table, TableOne):
+            return table
+        return HTML(table_html(shown, caption=caption, note=note, suppress_below=k))
 
 
 def _version(package: str) -> str:
@@ -177,12 +247,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--notebooks", type=Path, default=Path("notebooks"))
     ap.add_argument("--out", type=Path, default=Path("reports"))
     ap.add_argument("--data", help="registry file to analyse instead of the bundled synthetic cohort")
+    ap.add_argument("--adsl", help="ADSL file (.xpt, .sas7bdat, .csv) for the trial reports")
+    ap.add_argument("--adtte", help="ADTTE file for the trial reports (with --adsl)")
+    ap.add_argument("--labs", help="long lab table (patient_id, day, test, value, unit) of --data")
     ap.add_argument("--suppress-below", type=int, default=None,
                     help="show counts below k as '<k' in every table and at-risk row")
     args = ap.parse_args(argv)
+    if (args.adsl is None) != (args.adtte is None):
+        ap.error("--adsl and --adtte go together")
     params: dict = {}
-    if args.data:
-        params["data"] = str(Path(args.data).resolve())
+    for name in ("data", "adsl", "adtte", "labs"):
+        if getattr(args, name):
+            params[name] = str(Path(getattr(args, name)).resolve())
+    if args.data and not args.labs:
+        params["labs"] = None  # the bundled labs belong to the bundled cohort, not to --data
     if args.suppress_below is not None:
         params["suppress_below"] = args.suppress_below
     render_all(args.notebooks, args.out, params)

@@ -1,0 +1,77 @@
+"""ReportOutputs: what a report notebook writes next to its HTML, with small cells suppressed."""
+import pandas as pd
+from matplotlib.text import Text
+import pytest
+
+import rwe_cart as rc
+from rwe_cart.report import ReportOutputs
+
+
+@pytest.fixture(scope="module")
+def effect():
+    return rc.hsct_effect(rc.datasets.rocca_like(), "PFS", methods=("naive", "time_varying"),
+                          covariates=["age"])
+
+
+def test_nothing_is_written_without_a_directory(tmp_path):
+    out = ReportOutputs(None, 5)
+    shown = out.table(pd.DataFrame({"n": [3, 12]}), "counts")
+    assert "&lt;5" in shown.data and not list(tmp_path.iterdir())
+
+
+def test_tables_are_written_in_three_formats_with_counts_suppressed(tmp_path):
+    out = ReportOutputs(tmp_path, 5)
+    table = pd.DataFrame({"grade": ["1", "2", "3"], "n": [2, 0, 40], "percent": [4.8, 0.0, 95.2],
+                          "early ICAHT": [1, 7, 34]}).set_index("grade")
+    shown = out.table(table, "grades", caption="Grades", counts=["early ICAHT"],
+                      percent_columns={"n": "percent"})
+    assert {p.name for p in tmp_path.iterdir()} == {"grades.csv", "grades.tex", "grades.html"}
+    csv = pd.read_csv(tmp_path / "grades.csv", dtype=str)
+    assert csv["n"].tolist() == ["<5", "0", "40"]
+    assert csv["percent"].tolist()[0] == "–"
+    assert csv["early ICAHT"].tolist() == ["<5", "7", "34"]
+    for name in ("grades.tex", "grades.html"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert "4.8" not in text and ("&lt;5" in text or r"\textless{}5" in text)
+    assert "&lt;5" in shown.data
+
+
+def test_every_column_can_be_a_count(tmp_path):
+    shown = ReportOutputs(tmp_path, 10).table(pd.DataFrame({"day 10": [9, 40], "day 30": [0, 3]}),
+                                              "n", counts=True)
+    csv = pd.read_csv(tmp_path / "n.csv", dtype=str)
+    assert csv.values.tolist() == [["<10", "0"], ["40", "<10"]]
+    assert shown.data.count(">&lt;10<") == 2  # the two cells; the note also names the rule
+
+
+def test_hsct_effect_keeps_its_display_with_counts_suppressed(tmp_path, effect):
+    k = int(effect.table["events"].min()) + 1
+    shown = ReportOutputs(tmp_path, k).table(effect, "effect")
+    assert shown.suppress_below == k and f"&lt;{k}" in shown._repr_html_()
+    assert "BIASED" in shown._repr_html_()
+    assert f"<{k}" in pd.read_csv(tmp_path / "effect.csv", dtype=str)["events"].tolist()
+    assert effect.suppress_below is None  # the original result is unchanged
+
+
+def test_figures_are_saved_in_three_formats(tmp_path):
+    km = rc.kaplan_meier(rc.datasets.rocca_like().endpoint("OS"), "time", "event")
+    fig = ReportOutputs(tmp_path).figure(rc.plot_km(km), "os")
+    assert fig is not None
+    assert {p.suffix for p in tmp_path.iterdir()} == {".pdf", ".svg", ".png"}
+
+
+@pytest.mark.parametrize("k", [0, True, 2.5, "5"])
+def test_a_bad_threshold_is_refused(k):
+    with pytest.raises(ValueError, match="suppress_below"):
+        ReportOutputs(None, k)
+
+
+def test_forest_plot_takes_the_suppression_of_its_result(effect):
+    k = int(effect.table["events"].min()) + 1
+    fig = rc.plot_forest(effect.suppressed(k))
+    assert any(f"<{k}" in t for t in _texts(fig))
+    assert not any(f"<{k}" in t for t in _texts(rc.plot_forest(effect)))
+
+
+def _texts(fig):
+    return [t.get_text() for t in fig.findobj(Text)]
