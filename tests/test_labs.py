@@ -11,7 +11,6 @@ then look at the new PNG before committing it.
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import matplotlib as mpl
@@ -21,7 +20,8 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.testing.compare import compare_images
+
+from images import check_baseline
 
 from rwe_cart import datasets
 from rwe_cart.labs import (LAB_THRESHOLDS, LAB_UNITS, car_hematotox, icaht_grade, lab_summary,
@@ -33,7 +33,6 @@ from rwe_cart.synthetic import labs as synth
 MONTH = 30.4375
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "synthetic" / "labs"
-BASELINE = Path(__file__).parent / "baseline" / "plot_lab_case_report.png"
 FIGURE_DAYS = (10, 30, 91, 183, 365)  # day 10, months 1, 3, 6, 12 of the case report
 
 
@@ -606,11 +605,4 @@ def test_baseline_image(tmp_path, case, bundled):
     with theme(font="DejaVu Sans"):  # ships with matplotlib: same glyphs everywhere
         fig = plot_lab_trajectories(case.labs, summary=s, patient_label="Case-report patient",
                                     summary_label="ROCCA-like cohort median")
-    actual = tmp_path / "plot_lab_case_report.png"
-    fig.savefig(actual, dpi=60)
-    if os.environ.get("RWE_CART_UPDATE_BASELINE"):
-        BASELINE.parent.mkdir(exist_ok=True)
-        BASELINE.write_bytes(actual.read_bytes())
-    assert BASELINE.exists(), f"missing {BASELINE}; see the module docstring to create it"
-    result = compare_images(str(BASELINE), str(actual), tol=1.0)
-    assert result is None, result
+    check_baseline(fig, "plot_lab_case_report.png", tmp_path)

@@ -10,8 +10,6 @@ then look at the new PNGs before committing them.
 from __future__ import annotations
 
 import itertools
-import os
-from pathlib import Path
 
 import matplotlib as mpl
 import numpy as np
@@ -20,7 +18,8 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.testing.compare import compare_images
+
+from images import check_baseline
 
 import rwe_cart as rc
 from rwe_cart.plots import plot_cif, plot_forest, plot_landmark, plot_simon_makuch, save, theme
@@ -30,7 +29,6 @@ from rwe_cart.plots.simon_makuch import SIMON_MAKUCH_CAPTION
 from rwe_cart.survival.competing import cumulative_incidence
 from rwe_cart.survival.km import kaplan_meier
 
-BASELINE_DIR = Path(__file__).parent / "baseline"
 MONTH = TIME_UNITS["months"]
 
 
@@ -193,18 +191,6 @@ def assert_no_overlaps_inside(fig, renderer, tol=0.5):
 
 def rcparams_now():
     return {k: v for k, v in mpl.rcParams.items() if k != "backend"}
-
-
-def check_baseline(fig, name, tmp_path):
-    actual = tmp_path / name
-    fig.savefig(actual, dpi=60)
-    path = BASELINE_DIR / name
-    if os.environ.get("RWE_CART_UPDATE_BASELINE"):
-        BASELINE_DIR.mkdir(exist_ok=True)
-        path.write_bytes(actual.read_bytes())
-    assert path.exists(), f"missing {path}; see the module docstring to create it"
-    result = compare_images(str(path), str(actual), tol=1.0)
-    assert result is None, result
 
 
 # ============================================================================ plot_cif

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import io
 import itertools
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,15 +19,15 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.testing.compare import compare_images
 from matplotlib.text import Text
+
+from images import check_baseline
 
 import rwe_cart as rc
 from rwe_cart.plots import OKABE_ITO, plot_attrition, plot_swimmer, theme
 from rwe_cart.plots.swimmer import MARKERS
 from rwe_cart.schema import RESPONSES_CR
 
-BASELINE_DIR = Path(__file__).parent / "baseline"
 MONTH = 30.4375
 
 
@@ -103,18 +101,6 @@ def assert_texts_apart(fig: Figure, texts: list[Text]) -> None:
         overlap_w = min(ba.x1, bb.x1) - max(ba.x0, bb.x0)
         overlap_h = min(ba.y1, bb.y1) - max(ba.y0, bb.y0)
         assert overlap_w <= 0.5 or overlap_h <= 0.5, f"{a!r} overlaps {b!r}"
-
-
-def check_baseline(fig, name, tmp_path):
-    actual = tmp_path / name
-    fig.savefig(actual, dpi=60)
-    path = BASELINE_DIR / name
-    if os.environ.get("RWE_CART_UPDATE_BASELINE"):
-        BASELINE_DIR.mkdir(exist_ok=True)
-        path.write_bytes(actual.read_bytes())
-    assert path.exists(), f"missing {path}; see the module docstring to create it"
-    result = compare_images(str(path), str(actual), tol=1.0)
-    assert result is None, result
 
 
 # ============================================================================ plot_swimmer
