@@ -75,3 +75,32 @@ def test_forest_plot_takes_the_suppression_of_its_result(effect):
 
 def _texts(fig):
     return [t.get_text() for t in fig.findobj(Text)]
+
+
+def test_make_reports_arguments_reach_the_notebooks(monkeypatch, tmp_path):
+    from rwe_cart import report
+
+    seen = {}
+    monkeypatch.setattr(report, "render_all", lambda notebooks, out, params: seen.update(params))
+    report.main(["--data", "reg.csv", "--suppress-below", "5", "--out", str(tmp_path)])
+    assert seen["data"].endswith("reg.csv") and seen["suppress_below"] == 5
+    assert seen["labs"] is None  # the bundled labs belong to the bundled cohort, not to --data
+    seen.clear()
+    report.main(["--adsl", "a.xpt", "--adtte", "t.xpt", "--labs", "l.csv"])
+    assert {k: v.rsplit("/", 1)[-1] for k, v in seen.items()} == {"adsl": "a.xpt", "adtte": "t.xpt",
+                                                                  "labs": "l.csv"}
+    with pytest.raises(SystemExit):
+        report.main(["--adsl", "a.xpt"])
+
+
+def test_every_report_notebook_declares_the_parameters_make_reports_passes():
+    from pathlib import Path
+
+    from rwe_cart.report import accepted_parameters
+
+    notebooks = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+    assert len(notebooks) == 6
+    for nb in notebooks:
+        accepted = accepted_parameters(nb)
+        assert {"suppress_below", "figures_dir"} <= accepted, nb.name
+        assert accepted & {"data", "adsl"}, f"{nb.name} takes no input file"
