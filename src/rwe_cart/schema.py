@@ -164,8 +164,12 @@ def row_label(i: int, table: str | None = None) -> str:
 def patient_labels(frame: pd.DataFrame) -> pd.Series:
     """Patient identifiers for messages; a row without one is named by its row number."""
     pid = frame["patient_id"] if "patient_id" in frame else pd.Series(pd.NA, index=frame.index)
-    rows = pd.Series([row_label(i) for i in frame.index], index=frame.index, dtype=object)
-    return pid.astype(object).where(pid.notna(), rows)
+    labels = pid.astype(object).to_numpy(copy=True)
+    missing = pid.isna().to_numpy()
+    # Row labels only where an identifier is missing: every problem found asks for the
+    # labels, and one text per row cost 0.3 s each time at 10^6 rows.
+    labels[missing] = [row_label(i) for i in frame.index[missing]]
+    return pd.Series(labels, index=frame.index, dtype=object, name=pid.name)
 
 
 def _problems(frame: pd.DataFrame, mask: pd.Series, column: str, rule: str | pd.Series,
@@ -448,18 +452,23 @@ def coerce_number(frame: pd.DataFrame, column: str, *, integer: bool,
     text = raw
     is_text = raw.dtype == object or pd.api.types.is_string_dtype(raw)
     rule = pd.Series("a number", index=raw.index, dtype=object)
-    if is_text:
+    if is_text and decimal != ".":
         strings = raw.map(lambda v: isinstance(v, str))
-        if decimal != ".":
-            dotted = strings & raw.map(lambda v: isinstance(v, str) and "." in v)
-            rule[dotted] = f"a number with decimal mark {decimal!r} (found '.')"
-            text = raw.map(lambda v: v.replace(decimal, ".") if isinstance(v, str) else v)
-            text = text.where(~dotted, None)
-        else:
-            comma = strings & _match(raw.where(strings), _DECIMAL_COMMA)
-            rule[comma] = "a number; decimal comma? pass decimal=','"
+        dotted = strings & raw.map(lambda v: isinstance(v, str) and "." in v)
+        rule[dotted] = f"a number with decimal mark {decimal!r} (found '.')"
+        text = raw.map(lambda v: v.replace(decimal, ".") if isinstance(v, str) else v)
+        text = text.where(~dotted, None)
     num = _to_float(text)
     bad = raw.notna() & num.isna()
+    if is_text and decimal == "." and bad.any():
+        # A decimal comma is never a number, so only failed values need the hint; looking at
+        # those alone spares two Python-level passes over every value (10^6 rows: the ten
+        # numeric columns take 5 s instead of 9).
+        failed = raw[bad]
+        failed = failed.where(failed.map(lambda v: isinstance(v, str)))
+        comma = bad.copy()
+        comma[bad] = _match(failed, _DECIMAL_COMMA).to_numpy()
+        rule[comma] = "a number; decimal comma? pass decimal=','"
     infinite = num.notna() & ~np.isfinite(num)
     problems = [_problems(frame, bad, column, rule, raw),
                 _problems(frame, infinite, column, "a finite number", raw)]
