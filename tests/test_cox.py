@@ -1,7 +1,9 @@
 """Cox model: R coxph / cox.zph reference cases, hand-worked cases, errors, properties."""
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,7 +14,7 @@ from reference import as_array, load_case, load_data
 from scipy.optimize import brentq
 
 from rwe_cart.survival import _cox_core as core
-from rwe_cart.survival.cox import Concordance, CoxModel, cox
+from rwe_cart.survival.cox import Concordance, CoxModel, cox, cox_coef
 from rwe_cart.survival.results import TestResult
 
 RTOL, ATOL = 1e-6, 1e-9  # fitted quantities: R stops at a 1e-9 change in loglik
@@ -269,7 +271,8 @@ def test_hand_baseline_hazard_and_prediction():
     np.testing.assert_array_equal(bh["n_event"], [1, 1, 1])
     pred = m.predict_survival(pd.DataFrame({"x": [0.0, 1.0]}, index=["a", "b"]),
                               [0.5, 1.0, 2.5, 3.0, 4.0])
-    assert list(pred.columns) == ["profile", "time", "cumhaz", "survival"]
+    assert list(pred.columns) == ["profile", "time", "cumhaz", "std_chaz", "survival",
+                                  "std_err", "lower", "upper"]
     a = pred[pred["profile"] == "a"]["cumhaz"].to_numpy()
     b = pred[pred["profile"] == "b"]["cumhaz"].to_numpy()
     np.testing.assert_allclose(a[:4], [0.0, expected[0], expected[1], expected[2]],
@@ -277,6 +280,17 @@ def test_hand_baseline_hazard_and_prediction():
     np.testing.assert_allclose(b[:4], u * a[:4], rtol=1e-10)
     assert np.isnan(a[4]) and np.isnan(b[4])  # after the last observed time
     np.testing.assert_allclose(pred["survival"], np.exp(-pred["cumhaz"]))
+    # SE of the cumulative hazard at x = 0, t = 1 (one event, S0 = u + 2, S1 = u):
+    # var = 1 / S0^2 + (S1 / S0^2)^2 var(beta), R's survfit.coxph
+    v = float(m.var.iloc[0, 0])
+    se = math.sqrt(1 / (u + 2) ** 2 + (u / (u + 2) ** 2) ** 2 * v)
+    row = pred[(pred["profile"] == "a") & (pred["time"] == 1.0)].iloc[0]
+    assert row["std_chaz"] == pytest.approx(se, rel=1e-10)
+    assert row["std_err"] == pytest.approx(row["survival"] * se, rel=1e-12)
+    assert row["lower"] == pytest.approx(row["survival"] * math.exp(-1.959963984540054 * se),
+                                         rel=1e-9)
+    first = pred[pred["time"] == 0.5]  # before the first event: S = 1 with limits [1, 1]
+    assert (first[["survival", "lower", "upper"]] == 1.0).all().all()
 
 
 def test_baseline_hazard_uncentred_and_strata():
@@ -595,6 +609,113 @@ def test_efron_equals_breslow_without_ties(seed, n):
 def test_score_residuals_sum_to_score(heart):
     m = cox(heart, time="stop", start="start", event="event", covariates=HEART_COV)
     A = m._core.arrays
-    st0 = m._core.fit.state0
+    assert m._core.fit.state0.slim  # a non-robust fit keeps only the null scalars
+    st0 = core.fit(A, keep_null=True).state0
+    np.testing.assert_array_equal(st0.U, m._core.fit.state0.U)
     res = core.score_residuals(A, st0)
     np.testing.assert_allclose(res @ A.w, st0.U, rtol=1e-10, atol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------
+# cox_coef: the coefficients alone, refitted on row positions (bootstrap fast path)
+# ---------------------------------------------------------------------------------------
+COEF_CASES = [
+    ("heart", dict(time="stop", start="start", event="event", covariates=HEART_COV)),
+    ("heart", dict(time="stop", start="start", event="event", covariates=HEART_COV,
+                   ties="breslow")),
+    ("lung", dict(time="time", event="status", covariates=["age"], strata="sex")),
+    ("mgus2_finegray_pcm", dict(time="fgstop", start="fgstart", event="fgstatus",
+                                covariates=["age", "sex"], weights="fgwt")),
+]
+
+
+@pytest.mark.parametrize("name, kw", COEF_CASES,
+                         ids=["heart", "heart_breslow", "lung_strata", "mgus2_weights"])
+def test_cox_coef_equals_the_full_fit(name, kw):
+    d = load_data(name)
+    coef = cox_coef(d, **kw)
+    full = cox(d, **kw)
+    assert coef.terms == tuple(full.summary["term"])
+    np.testing.assert_allclose(coef(), full.coef, rtol=1e-10, atol=1e-12)
+    # a bootstrap draw: repeated and missing rows, refitted on positions
+    rows = np.random.default_rng(7).integers(0, len(d), len(d))
+    boot = cox(d.iloc[rows].reset_index(drop=True), **kw)
+    got = coef(rows)
+    assert list(got.index) == list(boot.summary["term"]) and got.name == "coef"
+    np.testing.assert_allclose(got, boot.coef, rtol=1e-10, atol=1e-12)
+
+
+def test_cox_coef_row_errors(heart):
+    coef = cox_coef(heart, time="stop", start="start", event="event", covariates=HEART_COV)
+    with pytest.raises(ValueError, match=r"positions 0 \.\. 171"):
+        coef([0, 172])
+    with pytest.raises(ValueError, match="positions"):
+        coef([-1, 3])
+    with pytest.raises(TypeError, match="integer row positions"):
+        coef(np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="empty"):
+        coef(np.array([], dtype=int))
+    no_events = np.flatnonzero(heart["event"].to_numpy() == 0)
+    with pytest.raises(ValueError, match="no events"):
+        coef(no_events)
+    # a covariate constant in the drawn rows: the fit fails with a message naming it
+    untreated = np.flatnonzero(heart["transplant"].to_numpy() == 0)
+    with pytest.raises(ValueError, match="transplant"):
+        coef(untreated)
+
+
+def test_cox_coef_validates_like_cox(heart):
+    with pytest.raises(ValueError, match="column 'nope' \\(argument event\\) not found"):
+        cox_coef(heart, time="stop", event="nope", covariates=HEART_COV)
+    with pytest.raises(ValueError, match="ties"):
+        cox_coef(heart, time="stop", event="event", covariates=HEART_COV, ties="exact")
+
+
+def test_a_fit_keeps_one_whole_state(heart):
+    """Memory: the null state keeps only scalars unless the robust score test needs it,
+    and a fitted model holds no scratch buffer."""
+    m = cox(heart, time="stop", start="start", event="event", covariates=HEART_COV)
+    assert m._core.fit.state0.slim and not m._core.fit.state.slim
+    assert m._core.arrays.work is None
+    r = cox(heart, time="stop", start="start", event="event", covariates=HEART_COV,
+            cluster="id")
+    assert not r._core.fit.state0.slim
+    # slimming keeps what the tests use
+    np.testing.assert_array_equal(r._core.fit.state0.U, m._core.fit.state0.U)
+    assert r._core.fit.state0.loglik == m._core.fit.state0.loglik
+
+
+# ---------------------------------------------------------------------------------------
+# predict_survival: confidence limits against R's survfit.coxph
+# ---------------------------------------------------------------------------------------
+PREDICT = json.loads((Path(__file__).parent / "data" / "cox_predict.json").read_text())
+
+
+@pytest.mark.parametrize("key", sorted(PREDICT["cases"]))
+def test_predict_survival_limits_match_r(key):
+    """tests/data/cox_predict.json from tests/data/make_cox_predict.R (survival 3.5-3)."""
+    case = PREDICT["cases"][key]
+    opts = dict(case["options"])
+    conf_type = opts.pop("conf_type")
+    m = cox(load_data(case["data"]), **opts)
+    profiles = pd.DataFrame(case["profiles"])
+    pred = m.predict_survival(profiles, case["times"], conf_type=conf_type)
+    # R's summary(times =) drops times after the end of a curve; here they are NaN
+    pred = pred.dropna(subset=["survival"]).reset_index(drop=True)
+    np.testing.assert_array_equal(pred["profile"], case["profile"])
+    np.testing.assert_array_equal(pred["time"], case["time"])
+    for col in ("survival", "cumhaz", "std_err", "std_chaz", "lower", "upper"):
+        np.testing.assert_allclose(pred[col], as_array(case[col]), rtol=1e-6, atol=1e-12,
+                                   err_msg=f"{key}: {col}")
+
+
+def test_predict_survival_option_errors(heart):
+    m = cox(heart, time="stop", start="start", event="event", covariates=HEART_COV)
+    prof = pd.DataFrame({"age": [0.0], "year": [2.0], "surgery": [0], "transplant": [1]})
+    with pytest.raises(ValueError, match="conf_type must be one of"):
+        m.predict_survival(prof, [10], conf_type="loglog")
+    with pytest.raises(ValueError, match="alpha"):
+        m.predict_survival(prof, [10], alpha=1.5)
+    wide = m.predict_survival(prof, [100], alpha=0.01)
+    narrow = m.predict_survival(prof, [100], alpha=0.2)
+    assert wide["lower"].iloc[0] < narrow["lower"].iloc[0] < narrow["survival"].iloc[0]

@@ -571,6 +571,20 @@ def test_fused_and_generic_timefix_agree(rows):
     pd.testing.assert_frame_equal(fused, plain)
 
 
+@pytest.mark.parametrize("timefix", [True, False])
+def test_minus_zero_is_time_zero_on_the_sort_path(timefix):
+    """Continuous times, so the packed-key sort runs: -0.0 and 0.0 are one time, and a
+    tie of an event and a censoring counts both, whatever order the sort leaves them."""
+    df = pd.DataFrame({"t": [-0.0, 0.0, 0.5, 0.5, 0.5, 1.25], "e": [1, 0, 0, 1, 1, 0]})
+    t = kaplan_meier(df, "t", "e", timefix=timefix).table
+    assert t["time"].tolist() == [0.0, 0.5, 1.25]
+    assert not np.signbit(t["time"]).any()
+    assert t["n_risk"].tolist() == [6, 4, 1]
+    assert t["n_event"].tolist() == [1, 2, 0] and t["n_censor"].tolist() == [1, 1, 1]
+    assert t["survival"].tolist() == pytest.approx([5 / 6, 5 / 6 * 2 / 4, 5 / 12])
+    assert t["group"].tolist() == ["all"] * 3 and t["group"].dtype == object
+
+
 def test_at_before_a_curve_that_starts_at_zero_follows_r():
     # R's summary(times = -1) picks the first row when the curve starts at time 0
     km = kaplan_meier(pd.DataFrame({"t": [0, 1], "e": [1, 0]}), "t", "e")

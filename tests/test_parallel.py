@@ -320,6 +320,38 @@ def test_cluster_bootstrap_keeps_clusters_whole():
     assert distinct.mean() == pytest.approx(30 * (1 - (29 / 30) ** 30), rel=0.05)
 
 
+class RowStatistic:
+    """Mean of x and the number of rows, from row positions (for ``pass_rows``)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.x = frame["x"].to_numpy()
+
+    def __call__(self, rows: np.ndarray) -> pd.Series:
+        assert rows.dtype.kind == "i" and rows.ndim == 1
+        return pd.Series({"mean": self.x[rows].mean(), "n_rows": float(rows.size)})
+
+
+def frame_statistic(frame: pd.DataFrame) -> pd.Series:
+    return pd.Series({"mean": frame["x"].to_numpy().mean(), "n_rows": float(len(frame))})
+
+
+@pytest.mark.parametrize("cluster", [None, "id"])
+def test_pass_rows_gives_the_statistic_the_drawn_rows(cluster):
+    """The same draws as with frames (same seed), handed over as row positions."""
+    data = clustered_frame(30, seed=5)
+    by_frame = bootstrap(data, frame_statistic, 80, seed=SEED, cluster=cluster,
+                         backend="sequential")
+    for kw in ({"backend": "sequential"}, {"backend": "joblib", "n_jobs": 2}):
+        by_rows = bootstrap(data, RowStatistic(data), 80, seed=SEED, cluster=cluster,
+                            pass_rows=True, **kw)
+        pd.testing.assert_frame_equal(by_rows.replicates, by_frame.replicates,
+                                      check_exact=True)
+        pd.testing.assert_series_equal(by_rows.estimate, by_frame.estimate,
+                                       check_exact=True)
+    with pytest.raises(TypeError, match="pass_rows"):
+        bootstrap(data, RowStatistic(data), 10, seed=1, pass_rows="yes")
+
+
 def test_cluster_bootstrap_se_exceeds_row_bootstrap():
     data = clustered_frame(40, seed=4)
     by_row = bootstrap(data, mean_x, 400, seed=SEED, backend="sequential")

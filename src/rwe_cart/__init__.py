@@ -16,10 +16,10 @@ from .labs import (LabSummary, car_hematotox, icaht_grade, lab_summary, standard
 from .parallel import (BootstrapError, BootstrapResult, ReplicateError, ReplicateFailure,
                        bootstrap, repeat, replicate_rng)
 from .schema import CohortValidationError
-from .survival import (Concordance, CoxModel, CumulativeIncidence, FineGrayModel, KaplanMeier,
-                       LogLik, RMSTResult, TestResult, cause_specific_cox, cox,
-                       cumulative_incidence, fine_gray, finegray_expand, gray_test, kaplan_meier,
-                       logrank, median_followup, rmst)
+from .survival import (Concordance, CoxCoef, CoxModel, CumulativeIncidence, FineGrayModel,
+                       KaplanMeier, LogLik, RMSTResult, TestResult, cause_specific_cox, cox,
+                       cox_coef, cumulative_incidence, fine_gray, finegray_expand, gray_test,
+                       kaplan_meier, logrank, median_followup, rmst)
 from .tables import TableOne, export_table, format_table, suppress_counts, table_html, table_one
 from .timeline import landmark_frame, split_timeline
 
@@ -32,12 +32,14 @@ __all__ = [
     "standardise_lab_units",
     "toxicity_table",
     "Concordance",
+    "CoxCoef",
     "CoxModel",
     "CumulativeIncidence",
     "FineGrayModel",
     "LogLik",
     "cause_specific_cox",
     "cox",
+    "cox_coef",
     "cumulative_incidence",
     "fine_gray",
     "finegray_expand",

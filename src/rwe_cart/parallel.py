@@ -568,10 +568,14 @@ def _conform(value: Any, terms: list[str]) -> np.ndarray:
     return values
 
 
-def _boot_replicate(rng: np.random.Generator, data: pd.DataFrame,
-                    statistic: Callable[[pd.DataFrame], Any], resampler: _Resampler,
+def _boot_replicate(rng: np.random.Generator, data: pd.DataFrame | None,
+                    statistic: Callable[[Any], Any], resampler: _Resampler,
                     terms: list[str]) -> np.ndarray:
+    """One replicate: the statistic of a resampled frame, or of the drawn row positions
+    when `data` is None (``pass_rows``)."""
     rows, labels = resampler.draw(rng)
+    if data is None:
+        return _conform(statistic(rows), terms)
     frame = data.take(rows)
     frame.index = pd.RangeIndex(len(rows))  # a fresh index, without copying the frame
     if labels is not None:
@@ -683,7 +687,7 @@ def bootstrap(data: pd.DataFrame, statistic: Callable[[pd.DataFrame], Any], n_bo
               backend: Literal["sequential", "joblib", "dask"] | None = None,
               n_jobs: int = -1, address: Any = None, client: Any = None,
               progress: bool = False, batch_size: int | Literal["auto"] = "auto",
-              blas_threads: int | None = 1) -> BootstrapResult:
+              blas_threads: int | None = 1, pass_rows: bool = False) -> BootstrapResult:
     """Nonparametric bootstrap of ``statistic(data)``, resampling rows or whole clusters.
 
     Parameters
@@ -693,7 +697,8 @@ def bootstrap(data: pd.DataFrame, statistic: Callable[[pd.DataFrame], Any], n_bo
     statistic : callable
         ``statistic(frame)`` -> a number, a 1-D array or a pandas Series (its labels name
         the terms). Every replicate must return the same terms as the original data.
-        The resampled frame has a fresh RangeIndex.
+        The resampled frame has a fresh RangeIndex. With ``pass_rows=True``,
+        ``statistic(rows)`` instead.
     n_boot : int
         Number of bootstrap replicates (>= 2).
     seed
@@ -716,6 +721,12 @@ def bootstrap(data: pd.DataFrame, statistic: Callable[[pd.DataFrame], Any], n_bo
         summaries use the replicates that succeeded.
     backend, n_jobs, address, client, progress, batch_size, blas_threads
         As in :func:`repeat`.
+    pass_rows : bool
+        Give `statistic` the drawn row positions (a 1-D integer array into `data`, the
+        rows of a cluster drawn twice appearing twice) instead of a resampled frame; on
+        the original data it gets ``arange(len(data))``. For statistics that work on
+        arrays prepared once, e.g. :func:`rwe_cart.survival.cox.cox_coef`, this skips
+        building a data frame per replicate. The cluster column is then not relabelled.
 
     Returns
     -------
@@ -763,16 +774,19 @@ def bootstrap(data: pd.DataFrame, statistic: Callable[[pd.DataFrame], Any], n_bo
                              f"(rows {', '.join(map(str, missing[:5]))}"
                              f"{', ...' if missing.size > 5 else ''}); every row needs "
                              "a cluster")
+    if not isinstance(pass_rows, bool | np.bool_):
+        raise TypeError(f"pass_rows must be True or False, got {pass_rows!r}")
     _root(seed)  # validate before computing anything
 
-    terms, est = _terms(statistic(data))
+    terms, est = _terms(statistic(np.arange(len(data)) if pass_rows else data))
     bad = ~np.isfinite(est)
     if bad.any():
         raise ValueError("statistic returned non-finite values on the original data for "
                          f"{[t for t, b in zip(terms, bad, strict=True) if b]}")
     resampler = _Resampler.build(data, cluster)
     out = repeat(_boot_replicate, int(n_boot), seed=seed,
-                 args=(data, statistic, resampler, terms), backend=backend,
+                 args=(None if pass_rows else data, statistic, resampler, terms),
+                 backend=backend,
                  n_jobs=n_jobs, address=address, client=client, progress=progress,
                  batch_size=batch_size, errors="return", blas_threads=blas_threads)
 

@@ -26,8 +26,10 @@ skipped for right-censored data in one stratum). Efron's tie correction is writt
 live at that level: every p-vector or p x p quantity is aggregated per event time with
 ``bincount`` sums of h_j f_j^m / den_j (h_j = mean event weight / den_j), e.g. the
 score is sum_k (S1 a_k - D1 b_k) and the "mean outer product" term of the information
-is sum_k (S1 S1' c0 - (S1 D1' + D1 S1') c1 + D1 D1' c2). The risk-set second moments
-never materialise either:
+is sum_k (S1 S1' c0 - (S1 D1' + D1 S1') c1 + D1 D1' c2). b, c1 and c2 vanish where an
+event time has one event, so D1 (and the event rows' covariates it is summed from) is
+kept only for the event times with tied events. The risk-set second moments never
+materialise either:
 
     sum_k a_k S2(k) = X' diag(r_i * sum_{k: i at risk at k} a_k) X
 
@@ -60,6 +62,7 @@ __all__ = [
     "zph_test",
     "concordance",
     "baseline_cumhaz",
+    "baseline_variance_terms",
 ]
 
 # R: sqrt(.Machine$double.eps), the all.equal tolerance used by aeqSurv().
@@ -119,8 +122,9 @@ class CoxArrays:
     """Data sorted by (stratum, stop) plus the index arrays every iteration reuses.
 
     Covariates are stored transposed, ``XT`` of shape (p, n), so per-covariate work is
-    on contiguous rows; ``work`` is a (p, n) scratch buffer reused by every iteration
-    (large fresh allocations are the slowest thing numpy does on a big fit).
+    on contiguous rows. ``work`` is a (p, n) scratch buffer that every iteration of
+    :func:`fit` reuses (large fresh allocations are the slowest thing numpy does on a
+    big fit); it is ``None`` outside :func:`fit`, so a fitted model does not hold it.
     """
 
     n: int
@@ -149,17 +153,30 @@ class CoxArrays:
     etime: np.ndarray      # (K,) event times
     estrat: np.ndarray     # (K,) stratum of each event time
     efron_ties: bool       # Efron and some event time has > 1 event
-    XTd: np.ndarray        # (p, nd) covariates of the event rows
+    tk: np.ndarray | None  # (Kt,) event times with > 1 event (Efron ties only)
+    trow: np.ndarray | None  # (nt,) positions in didx of their event rows
+    tkd: np.ndarray | None   # (nt,) index into tk of each of those rows
+    XTt: np.ndarray | None   # (p, nt) covariates of those rows
     wd: np.ndarray         # (nd,) weights of the event rows
     Wd: np.ndarray         # (K,) summed event weights per event time
     wb: np.ndarray         # (nd,) mean event weight at each event row's time
     Ud0: np.ndarray        # (p,) sum of w x over event rows
-    work: np.ndarray       # (p, n) scratch
+    work: np.ndarray | None  # (p, n) scratch while fit() runs
     efron: bool = True
+
+    def scratch(self) -> np.ndarray:
+        """The (p, n) scratch buffer: the fit's own, or a fresh one outside a fit."""
+        return self.work if self.work is not None else np.empty((self.p, self.n))
 
     @property
     def K(self) -> int:
         return int(self.etime.size)
+
+    @property
+    def XTd(self) -> np.ndarray:
+        """(p, nd) covariates of the event rows (built when asked: only the residuals
+        and the PH test need all of them)."""
+        return self.XT[:, self.didx]
 
     @property
     def nd(self) -> int:
@@ -266,9 +283,13 @@ def prepare(X: np.ndarray, stop: np.ndarray, event: np.ndarray, *,
     gstart = np.concatenate(([0], np.cumsum(dcount)[:-1])).astype(np.intp)
     efron = ties == "efron"
     efron_ties = efron and bool(np.any(dcount > 1))
+    tk = trow = tkd = None
     if efron_ties:
         j = np.arange(didx.size) - gstart[kd]
         frac = j / dcount[kd]
+        tk = np.flatnonzero(dcount > 1)
+        trow = np.flatnonzero(dcount[kd] > 1)
+        tkd = np.searchsorted(tk, kd[trow])
     else:
         frac = np.zeros(didx.size)
 
@@ -282,17 +303,18 @@ def prepare(X: np.ndarray, stop: np.ndarray, event: np.ndarray, *,
     weighted = bool(np.any(ws != 1.0))
     if sperm is not None:
         XTs = XT[:, sperm]
-    XTd = XT[:, didx]
     wd = ws[didx]
     Wd = np.bincount(kd, weights=wd, minlength=K)
     wb = (Wd / dcount)[kd]
+    Ud0 = _mv(XT[:, didx], wd)
     return CoxArrays(
         n=n, p=p, XT=XT, center=center, w=ws, weighted=weighted, event=d_sorted,
         stop=s_stop, start=s_start, strata=s_g, order=order, hi=hi, lo=lo,
         pos_stop=pos_stop, sperm=sperm, XTs=XTs, ups=ups, ups_inv=ups_inv, didx=didx,
         kd=kd, gstart=gstart, dcount=dcount, frac=frac, etime=etime, estrat=estrat,
-        efron_ties=efron_ties, XTd=XTd, wd=wd, Wd=Wd, wb=wb, Ud0=_mv(XTd, wd),
-        work=np.empty((p, n)), efron=efron,
+        efron_ties=efron_ties, tk=tk, trow=trow, tkd=tkd,
+        XTt=None if trow is None else XT[:, didx[trow]], wd=wd, Wd=Wd, wb=wb, Ud0=Ud0,
+        work=None, efron=efron,
     )
 
 
@@ -359,17 +381,28 @@ class FitState:
     loglik: float
     U: np.ndarray
     imat: np.ndarray | None
-    eta: np.ndarray     # (n,) centred linear predictor, sorted rows
-    shift: float        # risk scores are exp(eta - shift)
-    e: np.ndarray       # exp(eta - shift)
-    r: np.ndarray       # w * e
-    S1: np.ndarray      # (p, K)
-    D1: np.ndarray | None  # (p, K) event-row sums (Efron ties only)
-    a: np.ndarray
+    shift: float        # risk scores are exp(eta - shift), eta the centred predictor
+    e: np.ndarray | None   # (n,) exp(eta - shift), sorted rows
+    r: np.ndarray | None   # w * e
+    S1: np.ndarray | None  # (p, K)
+    D1: np.ndarray | None  # (p, Kt) event-row sums at the tied event times A.tk
+    a: np.ndarray | None
     b: np.ndarray | None
-    c0: np.ndarray
+    c0: np.ndarray | None
     c1: np.ndarray | None
     c2: np.ndarray | None
+
+    @property
+    def slim(self) -> bool:
+        """True when only beta, loglik, U, imat (and shift) are kept."""
+        return self.e is None
+
+    def slimmed(self) -> FitState:
+        """The same state without its (n,) and (p, K) arrays (a large fit keeps only
+        the states it needs whole)."""
+        return FitState(beta=self.beta, loglik=self.loglik, U=self.U, imat=self.imat,
+                        shift=self.shift, e=None, r=None, S1=None, D1=None, a=None,
+                        b=None, c0=None, c1=None, c2=None)
 
 
 def single_blas(n: int):
@@ -422,10 +455,11 @@ def evaluate(A: CoxArrays, beta: np.ndarray, *, info: bool = True) -> FitState:
 
 
 def _evaluate(A: CoxArrays, beta: np.ndarray, info: bool) -> FitState:
-    XT, W = A.XT, A.work
+    XT, W = A.XT, A.scratch()
     eta = np.einsum("j,jn->n", beta, XT) if A.p else np.zeros(A.n)
     shift = float(eta.max())
-    e = eta - shift
+    eta_events = _dot(A.wd, eta[A.didx])
+    e = np.subtract(eta, shift, out=eta)  # eta is not needed any more: reuse it
     np.exp(e, out=e)
     r = e * A.w if A.weighted else e
     np.multiply(XT, r, out=W)
@@ -439,22 +473,25 @@ def _evaluate(A: CoxArrays, beta: np.ndarray, info: bool) -> FitState:
         s1 = np.concatenate((_suffix_at(W, A.ups, scratch=True), np.zeros((A.p, 1))),
                             axis=1)
         S1 = S1 - s1[:, A.ups_inv]
-    kd, gs = A.kd, A.gstart
+    kd = A.kd
     wb = A.wb
     many = A.nd > A.K  # some event time has tied events
     D1 = b = c1 = c2 = None
     if A.efron_ties:
-        rd = r[A.didx]
-        D0 = _by_event(A, rd)
-        D1 = np.empty((A.p, A.K))
+        # Efron's correction only where an event time has several events (f = 0 else)
+        rt = r[A.didx[A.trow]]
+        Kt = A.tk.size
+        D0 = np.bincount(A.tkd, weights=rt, minlength=Kt)
+        D1 = np.empty((A.p, Kt))
         for j in range(A.p):
-            D1[j] = _by_event(A, A.XTd[j] * rd)
+            D1[j] = np.bincount(A.tkd, weights=A.XTt[j] * rt, minlength=Kt)
         f = A.frac
-        den = S0[kd] - f * D0[kd]
+        den = S0[kd]
+        den[A.trow] -= f[A.trow] * D0[A.tkd]
     else:
         den = S0[kd] if many else S0
     logden = np.log(den)
-    loglik = _dot(A.wd, eta[A.didx]) - _dot(wb, logden) - shift * float(A.wd.sum())
+    loglik = eta_events - _dot(wb, logden) - shift * float(A.wd.sum())
     h = wb / den
     hd = h / den
     if many:
@@ -469,8 +506,8 @@ def _evaluate(A: CoxArrays, beta: np.ndarray, info: bool) -> FitState:
         c1 = _by_event(A, hd)
         hd *= f
         c2 = _by_event(A, hd)
-        U += _mv(D1, b)
-    st = FitState(beta=beta, loglik=loglik, U=U, imat=None, eta=eta, shift=shift, e=e,
+        U += _mv(D1, b[A.tk])
+    st = FitState(beta=beta, loglik=loglik, U=U, imat=None, shift=shift, e=e,
                   r=r, S1=S1, D1=D1, a=a, b=b, c0=c0, c1=c1, c2=c2)
     if info:
         st.imat = information(A, st)
@@ -491,7 +528,7 @@ def information(A: CoxArrays, st: FitState, gk: np.ndarray | None = None) -> np.
     v = st.r * _between(A, _prefix(a))
     if b is not None:
         v[A.didx] -= st.r[A.didx] * b[A.kd]
-    W = A.work
+    W = A.scratch()
     np.multiply(A.XT, v, out=W)
     imat = _gram(W, A.XT)
     S1 = st.S1
@@ -500,12 +537,10 @@ def information(A: CoxArrays, st: FitState, gk: np.ndarray | None = None) -> np.
     np.multiply(S1, c0, out=T)
     imat -= _gram(T, S1)
     if b is not None:
-        D1 = st.D1
-        np.multiply(S1, c1, out=T)
-        cross = _gram(T, D1)
+        D1, tk = st.D1, A.tk
+        cross = _gram(S1[:, tk] * c1[tk], D1)
         imat += cross + cross.T
-        np.multiply(D1, c2, out=T)
-        imat -= _gram(T, D1)
+        imat -= _gram(D1 * c2[tk], D1)
     return (imat + imat.T) / 2.0
 
 
@@ -582,7 +617,8 @@ def _solve(imat: np.ndarray, rhs: np.ndarray, toler: float = np.finfo(float).eps
 
 
 def _newton(A, beta, st, step, max_iter, eps, toler_inf):
-    """The Newton-Raphson loop of :func:`fit` (returns beta, state, iterations, ok).
+    """The Newton-Raphson loop of :func:`fit` (returns beta, state, variance,
+    iterations, ok).
 
     The information was fine at beta = 0; if it turns singular along the path, the
     likelihood keeps rising while coefficients run off (monotone likelihood). The
@@ -610,11 +646,13 @@ def _newton_loop(A, beta, st, step, max_iter, eps, toler_inf, path):
         it += 1
         new = beta + step
         halving = 0
+        st = st.slimmed()  # only its loglik is compared while a step is tried
         while True:
             cand = evaluate(A, new)
             if np.isfinite(cand.loglik) and cand.loglik >= st.loglik - 1e-12 * abs(
                     st.loglik):
                 break
+            cand = None  # not kept while the next step is tried
             halving += 1
             if halving > 40:
                 break
@@ -627,9 +665,11 @@ def _newton_loop(A, beta, st, step, max_iter, eps, toler_inf, path):
                               tuple(int(j) for j in np.flatnonzero(
                                   np.abs(step) > toler_inf * (1.0 + np.abs(beta)))))
         change = cand.loglik - st.loglik
-        beta, st = new, cand
+        beta, st, cand = new, cand, None
         path["beta"] = beta
-        step = _solve(st.imat, st.U)
+        # one factorisation gives the step and the variance (for the stopping rule)
+        sol = _solve(st.imat, np.column_stack((st.U, np.eye(p))))
+        step, var = sol[:, 0], sol[:, 1:]
         if not r_converged and abs(change) <= eps * abs(st.loglik) and halving == 0:
             r_converged = True
             infs = np.abs(step) > toler_inf * (1.0 + np.abs(beta))
@@ -637,7 +677,6 @@ def _newton_loop(A, beta, st, step, max_iter, eps, toler_inf, path):
                 raise CoxFitError("the log-likelihood converged while coefficients "
                                   "diverge", "separation",
                                   tuple(int(j) for j in np.flatnonzero(infs)))
-        var = _solve(st.imat, np.eye(p))
         se = np.sqrt(np.abs(np.diag(var)))
         # Past R's criterion, a log-likelihood that moves only by rounding noise (summing
         # tens of thousands of terms in many strata leaves a few ulps) is at the optimum.
@@ -650,11 +689,14 @@ def _newton_loop(A, beta, st, step, max_iter, eps, toler_inf, path):
             np.abs(step) > toler_inf * (1.0 + np.abs(beta))))
         raise CoxFitError(f"Newton-Raphson did not converge in {max_iter} iterations",
                           "convergence", cols)
-    return beta, st, it, converged
+    if st.slim:  # no step was accepted in the last iteration: rebuild the state whole
+        st = evaluate(A, beta)
+        var = _solve(st.imat, np.eye(p))
+    return beta, st, var, it, converged
 
 
 def fit(A: CoxArrays, *, max_iter: int = 40, eps: float = 1e-9,
-        toler_inf: float | None = None) -> FitResult:
+        toler_inf: float | None = None, keep_null: bool = False) -> FitResult:
     """Newton–Raphson from beta = 0 with step halving, to full convergence.
 
     R stops when the relative change in the log-likelihood is below ``eps`` (1e-9).
@@ -662,19 +704,33 @@ def fit(A: CoxArrays, *, max_iter: int = 40, eps: float = 1e-9,
     step larger than ``toler_inf * (1 + |beta|)``, toler_inf = sqrt(eps)), then keep
     iterating until the Newton step is below 1e-10 standard errors, so coefficients are
     at the optimum to ~1e-12 (R's own are within its tolerance of it).
+
+    ``state`` is whole; ``state0`` (beta = 0) keeps only beta, loglik, U and imat unless
+    `keep_null` (the robust score test needs its residuals). At most one whole state
+    besides the result is alive at any time, so the peak memory is that of about two
+    states whatever the number of iterations.
     """
     if toler_inf is None:
         toler_inf = float(np.sqrt(eps))
+    A.work = np.empty((A.p, A.n))
+    try:
+        return _fit(A, max_iter, eps, toler_inf, keep_null)
+    finally:
+        A.work = None
+
+
+def _fit(A: CoxArrays, max_iter: int, eps: float, toler_inf: float,
+         keep_null: bool) -> FitResult:
     p = A.p
     beta = np.zeros(p)
     st = evaluate(A, beta)
-    st0 = st
     if p == 0:
-        return FitResult(st, st0, np.zeros((0, 0)), 0, True)
-    ref = float(A.wd.sum()) * A.XT.var(axis=1)
+        return FitResult(st, st, np.zeros((0, 0)), 0, True)
+    st0 = st if keep_null else st.slimmed()
+    ref = float(A.wd.sum()) * np.array([A.XT[j].var() for j in range(p)])
     step = _solve(st.imat, st.U, ref=ref)  # singular at beta = 0: collinear covariates
-    beta, st, it, converged = _newton(A, beta, st, step, max_iter, eps, toler_inf)
-    var = _solve(st.imat, np.eye(p))
+    st = None  # the whole initial state lives on only as st0, when keep_null
+    beta, st, var, it, converged = _newton(A, beta, st0, step, max_iter, eps, toler_inf)
     var = (var + var.T) / 2.0
     return FitResult(st, st0, var, it, converged)
 
@@ -691,7 +747,7 @@ def score_residuals(A: CoxArrays, st: FitState) -> np.ndarray:
     kd = A.kd
     HX = st.S1 * st.c0  # sum_j h_j M_j
     if st.b is not None:
-        HX = HX - st.D1 * st.c1
+        HX[:, A.tk] -= st.D1 * st.c1[A.tk]
     chz = _between(A, _prefix(st.a))
     chx = _between(A, _prefix(HX))
     resid = chx
@@ -699,12 +755,14 @@ def score_residuals(A: CoxArrays, st: FitState) -> np.ndarray:
     resid *= e
     Msum = st.S1 * st.a
     if st.b is not None:
-        Msum = Msum - st.D1 * st.b
+        Msum[:, A.tk] -= st.D1 * st.b[A.tk]
     Mbar = Msum / A.Wd
-    extra = A.XTd - Mbar[:, kd]
+    XTd = A.XTd
+    extra = XTd - Mbar[:, kd]
     if st.b is not None:
-        EX = st.S1 * st.c1 - st.D1 * st.c2
-        extra += e[A.didx] * (A.XTd * st.b[kd] - EX[:, kd])
+        EX = st.S1 * st.c1
+        EX[:, A.tk] -= st.D1 * st.c2[A.tk]
+        extra += e[A.didx] * (XTd * st.b[kd] - EX[:, kd])
     resid[:, A.didx] += extra
     return resid
 
@@ -786,7 +844,7 @@ def zph_test(A: CoxArrays, st: FitState, terms: list[list[int]],
     gk = gtime[A.didx[A.gstart]]  # one value per event time
     u2 = _mv(A.XTd, A.wd * gtime[A.didx]) - _mv(st.S1, st.a * gk)
     if st.b is not None:
-        u2 += _mv(st.D1, st.b * gk)
+        u2 += _mv(st.D1, (st.b * gk)[A.tk])
     i11 = information(A, st)
     i12 = information(A, st, gk)
     i22 = information(A, st, gk * gk)
@@ -840,10 +898,11 @@ def concordance(stop: np.ndarray, start: np.ndarray | None, event: np.ndarray,
     stop = stop[::-1]
     start = None if start is None else start[::-1]
     ev = event[::-1].astype(bool)
-    w = w[::-1].astype(np.float64)
-    g = np.zeros(n, dtype=np.int64) if strata is None else strata[::-1].astype(np.int64)
-    _, xr = np.unique(lp[::-1], return_inverse=True)
-    xr = xr.astype(np.int64).reshape(-1)
+    w = np.asarray(w[::-1], dtype=np.float64)
+    # one stratum: a read-only broadcast zero, no memory
+    g = (np.broadcast_to(np.int64(0), (n,)) if strata is None
+         else strata[::-1].astype(np.int64))
+    xr = np.unique(lp[::-1], return_inverse=True)[1].astype(np.int64).reshape(-1)
     bx = max(1, int(xr.max()).bit_length())
 
     u = np.unique(stop)
@@ -855,12 +914,14 @@ def concordance(stop: np.ndarray, start: np.ndarray | None, event: np.ndarray,
     counting = start is not None
     if counting:
         tr_start = U - np.searchsorted(u, start, side="right")
+    del u
     if bg + bt + 2 + bx <= 62:
         key = (((g << bt | tr_stop) << 2 | cls) << bx) | xr
         if counting:
             krem = ((g << bt | tr_start) << 2 | 1) << bx
             key = np.concatenate((key, krem))
         perm = np.argsort(key, kind="stable")
+        del key
     else:  # pragma: no cover - more than ~2^60 combinations
         if counting:
             perm = np.lexsort((np.concatenate((xr, np.zeros(n, np.int64))),
@@ -869,7 +930,7 @@ def concordance(stop: np.ndarray, start: np.ndarray | None, event: np.ndarray,
                                np.concatenate((g, g))))
         else:
             perm = np.lexsort((xr, cls, tr_stop, g))
-    del key
+    del cls
     item_row = perm % n if counting else perm
     is_rem = perm >= n if counting else np.zeros(perm.size, dtype=bool)
     del perm
@@ -937,10 +998,9 @@ def concordance(stop: np.ndarray, start: np.ndarray | None, event: np.ndarray,
     Rc = np.bincount(item_row, weights=Tc, minlength=n)
     del Td, Tc
 
-    acc = np.zeros(N, dtype=fdt)  # per item: Pc - Pq (comparator minus query "smaller")
-    live = [kx, cfl, qfl, item_row, acc]
-    spare = [np.empty_like(x) for x in live]  # double buffers for the partitions
-    for lev in range(bx - 1, -1, -1):
+    def level(lev, live, spare):
+        """Add the pairs that first differ at bit `lev` to acc (in `live`), then
+        partition `live` stably on that bit within each group, into `spare`."""
         kx, cfl, qfl, item_row, acc = live
         bitk = (kx >> (lev + 1)) & 1
         nbk = 1 - bitk
@@ -961,15 +1021,24 @@ def concordance(stop: np.ndarray, start: np.ndarray | None, event: np.ndarray,
         newpos = np.where(nbk.astype(bool), Z - 1 - zb + st_of, n0 + ar - Z + zb)
         for src, dst in zip(live, spare):
             dst[newpos] = src
+
+    acc = np.zeros(N, dtype=fdt)  # per item: Pc - Pq (comparator minus query "smaller")
+    live = [kx, cfl, qfl, item_row, acc]
+    spare = [np.empty_like(x) for x in live]  # double buffers for the partitions
+    del kx, cfl, qfl, item_row, acc
+    for lev in range(bx - 1, -1, -1):
+        level(lev, live, spare)
         live, spare = spare, live
-    kx, cfl, qfl, item_row, acc = live
     del spare
+    kx, cfl, qfl, item_row, acc = live
+    del live
     st_of, en_of = bounds(kx >> 1)
     isd = qfl > 0
     tied_d, tied_c = level_sums(cfl, qfl, st_of, en_of, cfl < 0, (kx & 1) == 1)
     Rtd = np.bincount(item_row, weights=np.where(isd, tied_d, 0), minlength=n)
     Rtc = np.bincount(item_row, weights=tied_c, minlength=n)
     Racc = np.bincount(item_row, weights=acc, minlength=n)  # Pc - Pq
+    del kx, cfl, qfl, item_row, acc, st_of, en_of, tied_d, tied_c, isd, ar
 
     # remove pairs among events tied on (stratum, time): they sit together, lp ascending
     ty = txy = 0.0
@@ -1003,10 +1072,13 @@ def concordance(stop: np.ndarray, start: np.ndarray | None, event: np.ndarray,
         Rc[er] -= b_after
         Rtc[er] -= x_after
         Racc[er] += b_before - x_before      # earlier in the block with a smaller lp
+        del eo, er, ew, cw, cex, b_before, b_after, x_before, x_after
+    del e_rows, xr, tr_stop, g
 
     wev = np.where(ev, w, 0.0)
     npair = _dot(wev, Rd)
     c_tied = _dot(wev, Rtd)
+    del wev
     # sum_w (Pc - Pq) = pairs where the event's partner has a larger lp minus smaller
     sdiff = _dot(w, Racc)
     c_conc_raw = (npair - c_tied + sdiff) / 2.0  # the event's partner has a larger lp
@@ -1016,9 +1088,18 @@ def concordance(stop: np.ndarray, start: np.ndarray | None, event: np.ndarray,
     if npair <= 0:
         return float("nan"), float("nan"), counts
     somer = (c_conc_raw - c_disc_raw) / npair
-    diff = (Rd - Rtd) - (Rc - Rtc) + 2.0 * Racc    # I_conc - I_disc (raw orientation)
-    total = Rd + Rc                                # I_conc + I_disc + I_tied
-    dfb = (diff - total * somer) * w / (2.0 * npair)
+    # dfb = (diff - total * somer) * w / (2 npair) with diff = (Rd - Rtd) - (Rc - Rtc)
+    # + 2 Racc (I_conc - I_disc, raw orientation) and total = Rd + Rc (I_conc + I_disc
+    # + I_tied); the same operations, in place
+    total = Rd + Rc
+    dfb = np.subtract(Rd, Rtd, out=Rd)
+    dfb -= np.subtract(Rc, Rtc, out=Rc)
+    Racc *= 2.0
+    dfb += Racc
+    total *= somer
+    dfb -= total
+    dfb *= w
+    dfb /= 2.0 * npair
     if cluster is not None:
         dfb = np.bincount(cluster[::-1], weights=dfb)
     return 1.0 - (somer + 1.0) / 2.0, float(np.sqrt(_dot(dfb, dfb))), counts
@@ -1040,16 +1121,10 @@ def baseline_cumhaz(A: CoxArrays, st: FitState, ref: np.ndarray):
     """
     off = float((ref - A.center) @ st.beta) - st.shift
     inc = st.a * np.exp(off)
+    first, ug, ut, fs = _time_rows(A)
     CK = _prefix(inc)
-    g, t = A.strata, A.stop  # sorted by (stratum, stop)
-    n = t.size
-    brk = np.empty(n, dtype=bool)
-    brk[0] = True
-    brk[1:] = (g[1:] != g[:-1]) | (t[1:] != t[:-1])
-    first = np.flatnonzero(brk)
-    ug, ut = g[first], t[first]
-    fs = np.searchsorted(A.estrat, ug, side="left")  # first event time of the stratum
     cum = CK[A.hi[first]] - CK[fs]
+    g, t = A.strata, A.stop
     n_event = np.add.reduceat(A.event.astype(np.float64), first)
     # rows of the stratum with stop >= t: from `first` to the stratum's end
     send = np.searchsorted(g, ug, side="right")
@@ -1062,3 +1137,37 @@ def baseline_cumhaz(A: CoxArrays, st: FitState, ref: np.ndarray):
         n_risk -= np.searchsorted(kst, (ug + 1) * base, side="left") - np.searchsorted(
             kst, kq, side="left")
     return ug, ut, n_risk, n_event, cum
+
+
+def _time_rows(A: CoxArrays):
+    """First sorted row of each distinct (stratum, stop time), its stratum and time, and
+    the first event time of its stratum (sums over event times restart there)."""
+    g, t = A.strata, A.stop  # sorted by (stratum, stop)
+    brk = np.empty(t.size, dtype=bool)
+    brk[0] = True
+    brk[1:] = (g[1:] != g[:-1]) | (t[1:] != t[:-1])
+    first = np.flatnonzero(brk)
+    ug, ut = g[first], t[first]
+    fs = np.searchsorted(A.estrat, ug, side="left")
+    return first, ug, ut, fs
+
+
+def baseline_variance_terms(A: CoxArrays, st: FitState) -> tuple[np.ndarray, np.ndarray]:
+    """The two sums in R's variance of a predicted cumulative hazard, at the covariate
+    centre and at the rows of :func:`baseline_cumhaz` (R: ``agsurv``, vartype = ctype+1).
+
+    Returns ``(varhaz, xbar)``: per stratum, cumulated over event times k,
+    ``sum_j wbar / den_j^2`` (Breslow: W_d / S0^2) and the p-vectors
+    ``sum_j wbar (S1 - f_j D1) / den_j^2`` (Breslow: W_d S1 / S0^2). For a profile with
+    centred covariates x and risk r = exp(x'beta), R's variance of Lambda(t | x) is
+    ``(varhaz + d' V d) r^2`` with ``d = Lambda_0(t) x - xbar`` (``coxsurv.fit``).
+    """
+    s = np.exp(-st.shift)  # the state's risk scores are exp(eta - shift)
+    HX = st.S1 * st.c0
+    if st.b is not None:
+        HX[:, A.tk] -= st.D1 * st.c1[A.tk]
+    first, _, _, fs = _time_rows(A)
+    hi = A.hi[first]
+    V = _prefix(st.c0 * (s * s))
+    X = _prefix(HX * s)
+    return V[hi] - V[fs], X[:, hi] - X[:, fs]

@@ -1,6 +1,8 @@
 """Cox proportional-hazards regression with R ``coxph`` conventions.
 
-Public: :func:`cox`, :class:`CoxModel` (with :class:`Concordance`, :class:`LogLik`).
+Public: :func:`cox`, :class:`CoxModel` (with :class:`Concordance`, :class:`LogLik`);
+:func:`cox_coef` (:class:`CoxCoef`), the coefficients alone as a fast function of the
+rows used, for bootstrap loops.
 
 The public function validates once (``_validate`` plus the design-matrix checks below)
 and calls the array-only core in :mod:`rwe_cart.survival._cox_core`, which is our own
@@ -24,9 +26,11 @@ from scipy.stats import chi2, norm
 
 from . import _cox_core as core
 from . import _validate as V
+from .km import CONF_TYPES, _confint
 from .results import TestResult
 
-__all__ = ["cox", "CoxModel", "Concordance", "LogLik", "PH_TRANSFORMS"]
+__all__ = ["cox", "cox_coef", "CoxModel", "CoxCoef", "Concordance", "LogLik",
+           "PH_TRANSFORMS"]
 
 PH_TRANSFORMS = ("km", "rank", "identity", "log")
 _TEST_NAMES = {
@@ -262,9 +266,11 @@ class CoxModel:
         out.update({"time": t, "n_risk": nrisk, "n_event": nev, "cumhaz": cum})
         return pd.DataFrame(out)
 
-    def predict_survival(self, profile: pd.DataFrame, times: Sequence[float]
+    def predict_survival(self, profile: pd.DataFrame, times: Sequence[float], *,
+                         conf_type: str = "log", alpha: float | None = None
                          ) -> pd.DataFrame:
-        """Predicted survival S(t | x) = exp(-Λ0(t) exp((x - means)β)) for covariate profiles.
+        """Predicted survival S(t | x) = exp(-Λ0(t) exp((x - means)β)) for covariate
+        profiles, with pointwise confidence limits.
 
         Parameters
         ----------
@@ -274,30 +280,48 @@ class CoxModel:
             stratified model, the strata column.
         times
             Times at which to evaluate the curves.
+        conf_type
+            Transformation for the limits, as :func:`~rwe_cart.survival.km.kaplan_meier`:
+            ``"log"`` (R's default), ``"log-log"``, ``"plain"``, ``"logit"`` or
+            ``"arcsin"``.
+        alpha
+            1 - confidence level; the model's ``alpha`` when ``None``.
 
         Returns
         -------
         pandas.DataFrame
             ``profile`` (the profile's index label), ``[stratum,]`` ``time``,
-            ``cumhaz``, ``survival``; one row per profile and time. Times after the
-            stratum's last observed time are NaN (R's ``extend = FALSE``).
+            ``cumhaz``, ``std_chaz``, ``survival``, ``std_err``, ``lower``, ``upper``;
+            one row per profile and time. ``std_chaz`` is the standard error of the
+            cumulative hazard, ``std_err`` that of the survival (``survival *
+            std_chaz``). Times after the stratum's last observed time are NaN (R's
+            ``extend = FALSE``); before the first event time the curve is 1 with
+            limits [1, 1].
 
         Notes
         -----
-        Point estimates as R's ``survfit(fit, newdata)`` (``stype = 2``, Efron or
-        Breslow hazard as fitted); no confidence limits.
+        As R's ``summary(survfit(fit, newdata = profile), times = times)`` (``stype =
+        2``; Efron or Breslow hazard as fitted). The variance of Λ(t | x) is R's
+        (``agsurv``/``coxsurv.fit``): ``(sum_k v_k + d(t)' V d(t)) exp(2 x'β)`` over
+        event times k <= t, with v_k the variance of the baseline hazard increment
+        (Breslow: W_k / S0_k^2; Efron: averaged over the tied events), d(t) =
+        Λ0(t) x - sum_k x̄_k dΛ0_k (x centred at ``means``) and V the model's ``var``
+        (the robust variance for a robust fit, as R). The limits transform S with the
+        SE of -log S = Λ, as R's ``survfit_confint(logse = TRUE)``.
         """
         d = self._design
         if not isinstance(profile, pd.DataFrame):
             raise TypeError("profile must be a pandas DataFrame")
+        if conf_type not in CONF_TYPES:
+            raise ValueError(f"conf_type must be one of {', '.join(map(repr, CONF_TYPES))}; "
+                             f"got {conf_type!r}")
+        alpha = self.alpha if alpha is None else alpha
+        if not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
+            raise ValueError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
         times = np.asarray(times, dtype=np.float64).reshape(-1)
         if not np.all(np.isfinite(times)):
             raise ValueError("times must be finite")
         Xp = _build_rows(profile, d)
-        beta = self.coef.to_numpy()
-        means = self.means.to_numpy()
-        risk = np.exp((Xp - means) @ beta)
-        base = self.baseline_hazard(centered=True)
         if self.strata is not None:
             if self.strata not in profile.columns:
                 raise ValueError(f"profile needs the strata column {self.strata!r}")
@@ -307,23 +331,40 @@ class CoxModel:
             if bad:
                 raise ValueError(f"profile has strata {bad[:5]} not in the fitted model "
                                  f"(levels {list(d.strata_levels)})")
+        beta = self.coef.to_numpy()
+        means = self.means.to_numpy()
+        x2 = Xp - means
+        risk = np.exp(x2 @ beta)
+        c = self._core
+        g, t, _, _, cum0 = core.baseline_cumhaz(c.arrays, c.fit.state, means)
+        varhaz, xbar = core.baseline_variance_terms(c.arrays, c.fit.state)
+        V = self.var.to_numpy()
+        z = float(ndtri(1.0 - alpha / 2.0))
+        codes = (np.zeros(len(profile), dtype=np.intp) if self.strata is None
+                 else d.strata_levels.get_indexer(sv))
         frames = []
-        for i, label in enumerate(profile.index):
-            if self.strata is not None:
-                s = profile[self.strata].iloc[i]
-                b = base[base["stratum"] == s]
-            else:
-                s = None
-                b = base
-            bt = b["time"].to_numpy()
-            bc = b["cumhaz"].to_numpy()
+        for i, label in enumerate(profile.index):  # one curve per profile (a few)
+            rows = np.flatnonzero(g == codes[i])
+            bt = t[rows]
             idx = np.searchsorted(bt, times, side="right") - 1
-            ch = np.where(idx >= 0, bc[np.clip(idx, 0, None)], 0.0) * risk[i]
-            ch = np.where(times > bt[-1], np.nan, ch)
+            at = rows[np.clip(idx, 0, None)]
+            before = idx < 0
+            dt = cum0[at][:, None] * x2[i] - xbar[:, at].T
+            var = (varhaz[at] + np.einsum("tj,jk,tk->t", dt, V, dt)) * risk[i] ** 2
+            ch = cum0[at] * risk[i]
+            se = np.sqrt(np.maximum(var, 0.0))
+            ch[before] = 0.0
+            se[before] = 0.0
+            after = times > bt[-1]
+            ch[after] = np.nan
+            se[after] = np.nan
+            surv = np.exp(-ch)
+            lower, upper = _confint(surv, se, conf_type, z)
             fr = {"profile": label}
-            if s is not None:
-                fr["stratum"] = s
-            fr.update({"time": times, "cumhaz": ch, "survival": np.exp(-ch)})
+            if self.strata is not None:
+                fr["stratum"] = sv[i]
+            fr.update({"time": times, "cumhaz": ch, "std_chaz": se, "survival": surv,
+                       "std_err": surv * se, "lower": lower, "upper": upper})
             frames.append(pd.DataFrame(fr))
         return pd.concat(frames, ignore_index=True)
 
@@ -463,10 +504,12 @@ def _build_rows(profile: pd.DataFrame, d: _Design) -> np.ndarray:
     return np.column_stack(cols) if cols else np.zeros((len(profile), 0))
 
 
-def _r_means(X: np.ndarray, w: np.ndarray, counting: bool) -> np.ndarray:
-    """R's ``fit$means``: 0 for {-1,0,1} columns; weighted mean (right-censored, coxph.fit)
-    or plain mean (counting process, agreg.fit) otherwise."""
+def _r_means(X: np.ndarray, w: np.ndarray | None, counting: bool) -> np.ndarray:
+    """R's ``fit$means``: 0 for {-1,0,1} columns; weighted mean (right-censored, coxph.fit;
+    `w` None: unweighted) or plain mean (counting process, agreg.fit) otherwise."""
     out = np.zeros(X.shape[1])
+    if w is None and not counting:
+        w = np.ones(X.shape[0])
     for j in range(X.shape[1]):
         x = X[:, j]
         if np.all((x == 0) | (x == 1) | (x == -1)):
@@ -475,8 +518,74 @@ def _r_means(X: np.ndarray, w: np.ndarray, counting: bool) -> np.ndarray:
     return out
 
 
+class _Inputs(NamedTuple):
+    """Validated arrays of a Cox model, in the data's row order."""
+
+    X: np.ndarray                  # (n, p) design, Fortran order
+    names: list[str]               # coefficient names
+    terms: dict
+    levels: dict
+    stop: np.ndarray
+    start: np.ndarray | None
+    event: np.ndarray
+    weights: np.ndarray | None
+    strata: np.ndarray | None      # integer codes
+    strata_levels: Any
+
+
+def _inputs(data: pd.DataFrame, *, time: str, event: str, covariates: list[str],
+            start: str | None, ties: str, strata: str | None, weights: str | None,
+            cluster: str | None = None) -> _Inputs:
+    """Check the columns and options shared by :func:`cox` and :func:`cox_coef` and
+    return the arrays (errors name the column, rows and rule)."""
+    V.check_frame(data, [("time", time), ("event", event), ("start", start),
+                         ("strata", strata), ("weights", weights), ("cluster", cluster)]
+                  + [("covariates", c) for c in covariates])
+    if not covariates:
+        raise ValueError("covariates is empty; give at least one covariate column")
+    if len(set(covariates)) != len(covariates):
+        raise ValueError(f"covariates lists a column twice: {covariates}")
+    used = {time, event, start, strata, weights, cluster} - {None}
+    clash = [c for c in covariates if c in used]
+    if clash:
+        raise ValueError(f"column(s) {clash} used both as covariate and as "
+                         "time/event/start/strata/weights/cluster")
+    if ties not in ("efron", "breslow"):
+        raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
+
+    stop, _, _ = V.time_array(data, time, allow_negative=start is not None)
+    stop = stop.astype(np.float64, copy=False)
+    st_arr = None
+    if start is not None:
+        st_arr, _, _ = V.time_array(data, start, what="start times", allow_negative=True)
+        st_arr = st_arr.astype(np.float64, copy=False)
+        V.check_entry_before_time(data, start, st_arr, time, stop)
+    ev = V.event_array(data, event)
+    X, names, terms, levels = _design(data, covariates)
+
+    w = None
+    if weights is not None:
+        col = data[weights]
+        if not _is_numeric(col):
+            raise ValueError(f"column {weights!r} must hold numeric weights, got dtype "
+                             f"{col.dtype}")
+        w = _numeric_column(data, weights, what="weights")
+        bad = w <= 0
+        if bad.any():
+            k = int(bad.sum())
+            raise ValueError(
+                f"column {weights!r} has {k} weight{'s' if k != 1 else ''} <= 0 "
+                f"({V.describe_rows(data, bad)}); case weights must be > 0 (as R)")
+    g = s_levels = None
+    if strata is not None:
+        g, s_levels = V.group_codes(data, strata)
+    if not ev.any():
+        raise ValueError(f"column {event!r} has no events; a Cox model needs at least one")
+    return _Inputs(X, names, terms, levels, stop, st_arr, ev, w, g, s_levels)
+
+
 # ---------------------------------------------------------------------------------------
-# Public estimator
+# Public estimators
 # ---------------------------------------------------------------------------------------
 def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] | str,
         start: str | None = None, ties: Literal["efron", "breslow"] = "efron",
@@ -577,56 +686,18 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
     ...              covariates=["age", "transplant"], cluster="id")  # doctest: +SKIP
     >>> fit.summary                                               # doctest: +SKIP
     """
-    if isinstance(covariates, str):
-        covariates = [covariates]
-    covariates = list(covariates)
-    V.check_frame(data, [("time", time), ("event", event), ("start", start),
-                         ("strata", strata), ("weights", weights), ("cluster", cluster)]
-                  + [("covariates", c) for c in covariates])
-    if not covariates:
-        raise ValueError("covariates is empty; give at least one covariate column")
-    if len(set(covariates)) != len(covariates):
-        raise ValueError(f"covariates lists a column twice: {covariates}")
-    used = {time, event, start, strata, weights, cluster} - {None}
-    clash = [c for c in covariates if c in used]
-    if clash:
-        raise ValueError(f"column(s) {clash} used both as covariate and as "
-                         "time/event/start/strata/weights/cluster")
-    if ties not in ("efron", "breslow"):
-        raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     if not (0 < alpha < 1):
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
     if robust is not None and not isinstance(robust, (bool, np.bool_)):
         raise TypeError(f"robust must be True, False or None, got {robust!r}")
-
-    stop, _, _ = V.time_array(data, time, allow_negative=start is not None)
-    stop = stop.astype(np.float64)
-    st_arr = None
-    if start is not None:
-        st_arr, _, _ = V.time_array(data, start, what="start times", allow_negative=True)
-        st_arr = st_arr.astype(np.float64)
-        V.check_entry_before_time(data, start, st_arr, time, stop)
-    ev = V.event_array(data, event)
-    X, names, terms, levels = _design(data, covariates)
-
-    w = None
+    inp = _inputs(data, time=time, event=event, covariates=covariates, start=start,
+                  ties=ties, strata=strata, weights=weights, cluster=cluster)
+    X, names, terms, levels = inp.X, inp.names, inp.terms, inp.levels
+    stop, st_arr, ev, w, g = inp.stop, inp.start, inp.event, inp.weights, inp.strata
+    s_levels = inp.strata_levels
     wname = weights
-    if weights is not None:
-        col = data[weights]
-        if not _is_numeric(col):
-            raise ValueError(f"column {weights!r} must hold numeric weights, got dtype "
-                             f"{col.dtype}")
-        w = _numeric_column(data, weights, what="weights")
-        bad = w <= 0
-        if bad.any():
-            k = int(bad.sum())
-            raise ValueError(
-                f"column {weights!r} has {k} weight{'s' if k != 1 else ''} <= 0 "
-                f"({V.describe_rows(data, bad)}); case weights must be > 0 (as R)")
-    g = None
-    s_levels = None
-    if strata is not None:
-        g, s_levels = V.group_codes(data, strata)
+    del inp  # X is freed after prepare() below
     cl = None
     ncl = 0
     if cluster is not None:
@@ -639,8 +710,6 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
         ncl = len(uniq)
 
     n_events = int(ev.sum())
-    if n_events == 0:
-        raise ValueError(f"column {event!r} has no events; a Cox model needs at least one")
 
     # R's robust default: cluster given, or non-integer weights
     nonint_w = w is not None and bool(np.any(w != np.floor(w)))
@@ -659,11 +728,11 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
         cl = None  # one cluster per row
         ncl = len(data)
 
-    wv = np.ones(len(data)) if w is None else w
-    means = _r_means(X, wv, counting=start is not None)
+    means = _r_means(X, w, counting=start is not None)
     with core.single_blas(len(data)):
         A = core.prepare(X, stop, ev, start=st_arr, weights=w, strata=g, ties=ties,
                          center=means, fix_times=timefix)
+        del X  # A holds the sorted, centred copy; the fit's peak memory is lower without X
         coll = core.collinear_columns(A)
         if coll:
             raise ValueError(
@@ -671,7 +740,7 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
                 "is a linear combination of the others); their coefficients are not "
                 "separately estimable — drop one of them")
         try:
-            fr = core.fit(A)
+            fr = core.fit(A, keep_null=robust)
         except core.CoxFitError as exc:
             raise ValueError(_fit_error_message(exc, names)) from None
         rv = rscore = None
@@ -713,10 +782,14 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
         "p_value": [float(chi2.sf(s, p)) for _, s in tests],
     })
 
-    # R's linear predictor: X beta - sum(beta * means), in original row order
-    lp = np.zeros(len(data))
-    for j in range(p):  # column by column: identical rows give bit-identical lp
-        lp += (X[:, j] - means[j]) * beta[j]
+    # R's linear predictor: X beta - sum(beta * means), in original row order; A.XT holds
+    # X - means (sorted), summed column by column so identical rows give identical lp
+    lp_sorted = np.zeros(len(data))
+    for j in range(p):
+        lp_sorted += A.XT[j] * beta[j]
+    lp = np.empty(len(data))
+    lp[A.order] = lp_sorted
+    del lp_sorted
 
     lhs = f"Surv({start}, {time}, {event})" if start else f"Surv({time}, {event})"
     rhs = " + ".join(covariates)
@@ -743,6 +816,125 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
         _design=design,
         _core=_Core(arrays=A, fit=fr, cluster=cl, ncluster=ncl, lp=lp),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class CoxCoef:
+    """The coefficients of one Cox model as a function of the rows it is fitted to.
+
+    Made by :func:`cox_coef`; call it with row positions (``coef(rows)``) or with
+    nothing (all rows). ``terms`` are the coefficient names, ``n`` the rows of the data.
+    """
+
+    terms: tuple[str, ...]
+    n: int
+    ties: str
+    timefix: bool
+    _inputs: _Inputs = field(repr=False)
+
+    def __call__(self, rows: Sequence[int] | np.ndarray | None = None) -> pd.Series:
+        """Coefficients (log hazard ratios) of the model fitted to ``data.iloc[rows]``.
+
+        Parameters
+        ----------
+        rows
+            Integer positions into the data given to :func:`cox_coef`, repeats allowed
+            (a bootstrap sample: a patient drawn twice counts twice); ``None`` for all
+            rows.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by term, named ``"coef"``.
+
+        Raises
+        ------
+        ValueError
+            Rows out of range, no events among the rows, or a fit that fails (a
+            covariate constant in these rows, separation), as :func:`cox` would.
+        """
+        inp = self._inputs
+        if rows is None:
+            rows = slice(None)
+        else:
+            rows = np.asarray(rows)
+            if rows.ndim != 1 or rows.dtype.kind not in "iu":
+                raise TypeError("rows must be a 1-D array of integer row positions, got "
+                                f"shape {rows.shape} and dtype {rows.dtype}")
+            if rows.size == 0:
+                raise ValueError("rows is empty; give at least one row position")
+            lo, hi = int(rows.min()), int(rows.max())
+            if lo < 0 or hi >= self.n:
+                raise ValueError(f"rows must be positions 0 .. {self.n - 1} of the data; "
+                                 f"got values from {lo} to {hi}")
+        ev = inp.event[rows]
+        if not ev.any():
+            raise ValueError("the rows hold no events; a Cox model needs at least one")
+        X = inp.X[rows]
+        stop = inp.stop[rows]
+        start = None if inp.start is None else inp.start[rows]
+        w = None if inp.weights is None else inp.weights[rows]
+        g = None if inp.strata is None else inp.strata[rows]
+        means = _r_means(X, w, counting=start is not None)
+        with core.single_blas(stop.size):
+            A = core.prepare(X, stop, ev, start=start, weights=w, strata=g, ties=self.ties,
+                             center=means, fix_times=self.timefix)
+            del X
+            try:
+                fr = core.fit(A)
+            except core.CoxFitError as exc:
+                raise ValueError(_fit_error_message(exc, inp.names)) from None
+        return pd.Series(fr.state.beta, index=pd.Index(self.terms, name="term"), name="coef")
+
+
+def cox_coef(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] | str,
+             start: str | None = None, ties: Literal["efron", "breslow"] = "efron",
+             strata: str | None = None, weights: str | None = None, timefix: bool = True,
+             ) -> CoxCoef:
+    """Cox coefficients as a fast function of the rows used, for bootstrap loops.
+
+    Validates `data` once, as :func:`cox`, and returns a :class:`CoxCoef`: calling it
+    with row positions fits the same model to those rows and returns only the
+    coefficients. No data frame is built per call and no variance, test, summary table
+    or concordance is computed, which is most of the cost of :func:`cox` on a few
+    hundred patients.
+
+    Parameters
+    ----------
+    data, time, event, covariates, start, ties, strata, weights, timefix
+        As :func:`cox` (a robust variance and clusters play no part in the
+        coefficients).
+
+    Returns
+    -------
+    CoxCoef
+        ``coef(rows)`` → coefficients of ``cox(data.iloc[rows], ...)`` as a Series
+        indexed by term; ``coef()`` uses every row.
+
+    Notes
+    -----
+    ``coef(rows)`` runs the same array code as :func:`cox` on the same arrays (the
+    covariate means for centring are those of the rows, as R's), so it returns the
+    coefficients :func:`cox` gives on ``data.iloc[rows]``. Categorical covariates keep
+    the levels of the whole `data`: rows that miss a level give a constant dummy and
+    the call raises (where :func:`cox` on those rows alone would drop the coefficient).
+    With :func:`rwe_cart.bootstrap`, pass ``pass_rows=True`` so that the statistic gets
+    the drawn row positions instead of a resampled frame.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc                                    # doctest: +SKIP
+    >>> from rwe_cart.survival.cox import cox_coef               # doctest: +SKIP
+    >>> coef = cox_coef(rows, time="stop", start="start", event="event",
+    ...                 covariates=["hsct", "age"])              # doctest: +SKIP
+    >>> res = rc.bootstrap(rows, coef, 1000, seed=1, cluster="patient_id",
+    ...                    pass_rows=True)                       # doctest: +SKIP
+    """
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    inp = _inputs(data, time=time, event=event, covariates=covariates, start=start,
+                  ties=ties, strata=strata, weights=weights)
+    return CoxCoef(terms=tuple(inp.names), n=len(data), ties=ties, timefix=bool(timefix),
+                   _inputs=inp)
 
 
 def _fit_error_message(exc: core.CoxFitError, names: list[str]) -> str:
