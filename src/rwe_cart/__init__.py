@@ -75,6 +75,7 @@ __all__ = [
     "plot_lab_trajectories",
     "plot_landmark",
     "plot_simon_makuch",
+    "plot_simulation_bias",
     "plot_swimmer",
     "plots",
     "split_timeline",
@@ -114,7 +115,7 @@ __version__ = "0.1.0"
 # Figures (matplotlib) and the synthetic cohorts (scipy.stats) load on first use, so that
 # `import rwe_cart` stays quick in every worker process of a bootstrap or simulation.
 _PLOTS = ("plot_attrition", "plot_cif", "plot_forest", "plot_km", "plot_lab_trajectories",
-          "plot_landmark", "plot_simon_makuch", "plot_swimmer")
+          "plot_landmark", "plot_simon_makuch", "plot_simulation_bias", "plot_swimmer")
 _LAZY = {"plots": ("rwe_cart.plots", None), "datasets": ("rwe_cart.datasets", None),
          **{name: ("rwe_cart.plots", name) for name in _PLOTS}}
 

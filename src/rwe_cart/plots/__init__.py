@@ -7,6 +7,7 @@ from rwe_cart.plots.km import plot_km
 from rwe_cart.plots.labs import plot_lab_trajectories
 from rwe_cart.plots.landmark import plot_landmark
 from rwe_cart.plots.simon_makuch import plot_simon_makuch
+from rwe_cart.plots.simulation import plot_simulation_bias
 from rwe_cart.plots.swimmer import plot_swimmer
 from rwe_cart.plots.theme import OKABE_ITO, save, theme
 
@@ -19,6 +20,7 @@ __all__ = [
     "plot_lab_trajectories",
     "plot_landmark",
     "plot_simon_makuch",
+    "plot_simulation_bias",
     "plot_swimmer",
     "save",
     "theme",
