@@ -104,3 +104,14 @@ def test_every_report_notebook_declares_the_parameters_make_reports_passes():
         accepted = accepted_parameters(nb)
         assert {"suppress_below", "figures_dir"} <= accepted, nb.name
         assert accepted & {"data", "adsl"}, f"{nb.name} takes no input file"
+
+
+def test_a_result_with_a_table_is_suppressed_in_its_extra_count_columns(tmp_path):
+    from rwe_cart import exposure
+
+    grid = exposure.landmark_grid(rc.datasets.rocca_like(), "PFS", covariates=["age"])
+    k = int(grid.table["exposed"].min()) + 1
+    shown = ReportOutputs(tmp_path, k).table(grid, "grid", counts=["exposed"])
+    csv = pd.read_csv(tmp_path / "grid.csv", dtype=str)
+    assert f"<{k}" in csv["exposed"].tolist()
+    assert f">&lt;{k}<" in shown.data

@@ -107,6 +107,9 @@ class ReportOutputs:
         from .tables import TableOne, export_table, suppress_counts, table_html
 
         k = self.suppress_below
+        if not isinstance(table, (pd.DataFrame, TableOne, ExposureComparison)) \
+                and isinstance(getattr(table, "table", None), pd.DataFrame):
+            table = table.table  # a landmark grid, a Simon–Makuch curve, …: its result table
         shown = table
         if isinstance(table, pd.DataFrame):
             shown = suppress_counts(table, k, percent_columns=percent_columns)

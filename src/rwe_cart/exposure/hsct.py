@@ -134,18 +134,22 @@ class ExposureComparison:
 
     def _repr_html_(self) -> str:
         e_ = html.escape
-        head = ("<tr><th>Method</th><th>What it estimates</th><th>HR (95% CI)</th>"
-                "<th>p</th><th>Patients</th><th>Events</th><th>Caveat</th></tr>")
+        # notebook style sheets right-align cells: words read left-aligned, from the top
+        cell = ' style="text-align:left;vertical-align:top"'
+        head = "<tr>" + "".join(
+            f"<th{cell if words else ''}>{name}</th>" for name, words in (
+                ("Method", True), ("What it estimates", True), ("HR (95% CI)", False), ("p", False),
+                ("Patients", False), ("Events", False), ("Caveat", True))) + "</tr>"
         body = []
         for e in self.estimates:
             style = ' style="color:#b00020;background:#fdecea"' if e.biased else ""
             label = e_(e.label) + (" <b>— BIASED, not an effect</b>" if e.biased else "")
             body.append(
-                f"<tr{style}><td>{label}</td><td>{e_(e.estimand)}<br><small>Population: "
+                f"<tr{style}><td{cell}>{label}</td><td{cell}>{e_(e.estimand)}<br><small>Population: "
                 f"{e_(e.population)}</small></td><td>{e_(format_hr(e.hr, e.lower, e.upper))}"
                 f"</td><td>{e_(format_p(e.p))}</td><td>{e_(self._count(e.n))}</td>"
                 f"<td>{e_(self._count(e.events))}</td>"
-                f"<td>{e_(e.note)}</td></tr>")
+                f"<td{cell}>{e_(e.note)}</td></tr>")
         skipped = "".join(f"<li>{e_(m)}: {e_(why)}</li>" for m, why in self.skipped.items())
         foot = (f"<p><small>Not run:</small></p><ul>{skipped}</ul>" if skipped else "")
         return (f"<div><p><b>{e_(self._title())}</b><br><small>{e_(self.definition)}</small>"
