@@ -598,7 +598,12 @@ def _frame(p: ModelParams, base: pd.DataFrame, resp: pd.DataFrame, h: dict[str, 
 
     def date(t: np.ndarray) -> pd.Series:
         days = inf_day + t
-        return pd.Series(epoch + pd.to_timedelta(days, unit="D")).astype("datetime64[ns]")
+        out = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+        # only the known days go through pandas: its float-to-timedelta rounding on arrays
+        # holding NaN sometimes raised a spurious "overflow encountered in multiply"
+        known = np.isfinite(days)
+        out[known] = (epoch + pd.to_timedelta(days[known], unit="D")).to_numpy("datetime64[ns]")
+        return out
 
     dead = ~np.isnan(obs["t_death"])
     cause = np.full(n, None, dtype=object)
