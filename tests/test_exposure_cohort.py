@@ -318,3 +318,28 @@ def test_hsct_effect_naive_with_responder_only_covariate(rocca):
     res = rc.hsct_effect(rocca, "PFS", methods=["naive"], covariates=CONFOUNDERS,
                          naive={"population": "all"})
     assert "mrd_negative" in res.skipped["naive"] and "patients R" in res.skipped["naive"]
+
+
+def test_competing_view_keeps_the_cause_that_is_estimable():
+    # in this draw nobody dies without relapse after a transplant in remission: the NRM
+    # hazard ratio is not estimable, the relapse one still is
+    cohort = rc.load_registry(rc.datasets.rocca_like_frame(seed=7))
+    view = X.competing(cohort, covariates=["mrd_negative", "prior_hsct", "age"])
+    relapse, nrm = view.cause_specific["relapse"], view.cause_specific["NRM"]
+    assert np.isfinite(relapse.hr) and relapse.events > 0
+    assert np.isnan(nrm.hr) and nrm.note.startswith("not estimable: monotone likelihood")
+    assert nrm.events == int(view.meta["rows"]["cause"].eq(2).sum())
+    with pytest.raises(rc.NotEstimableError):
+        rc.time_varying_cox(view.meta["rows"].assign(e=view.meta["rows"]["cause"].eq(2).astype(int)),
+                            start="start", stop="stop", event="e", exposure="hsct", id="patient_id",
+                            covariates=["age"])
+
+
+def test_a_failed_bootstrap_skips_ccw_with_its_reason():
+    from rwe_cart.synthetic import model, rocca
+
+    frame, _ = model.simulate(rocca.PARAMS, 70, 4)  # small: many resamples are not estimable
+    effect = rc.hsct_effect(rc.load_registry(frame), "PFS", methods=("time_varying", "ccw"),
+                            covariates=["age"], ccw={"n_boot": 50, "seed": 1, "backend": "sequential"})
+    assert effect.methods == ("time_varying",)
+    assert effect.skipped["ccw"].startswith("no bootstrap interval:")

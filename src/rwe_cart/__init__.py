@@ -17,9 +17,9 @@ from .parallel import (BootstrapError, BootstrapResult, ReplicateError, Replicat
                        bootstrap, repeat, replicate_rng)
 from .schema import CohortValidationError
 from .survival import (Concordance, CoxCoef, CoxModel, CumulativeIncidence, FineGrayModel,
-                       KaplanMeier, LogLik, RMSTResult, TestResult, cause_specific_cox, cox,
-                       cox_coef, cumulative_incidence, fine_gray, finegray_expand, gray_test,
-                       kaplan_meier, logrank, median_followup, rmst)
+                       KaplanMeier, LogLik, NotEstimableError, RMSTResult, TestResult,
+                       cause_specific_cox, cox, cox_coef, cumulative_incidence, fine_gray,
+                       finegray_expand, gray_test, kaplan_meier, logrank, median_followup, rmst)
 from .tables import TableOne, export_table, format_table, suppress_counts, table_html, table_one
 from .timeline import landmark_frame, split_timeline
 
@@ -37,6 +37,7 @@ __all__ = [
     "CumulativeIncidence",
     "FineGrayModel",
     "LogLik",
+    "NotEstimableError",
     "cause_specific_cox",
     "cox",
     "cox_coef",

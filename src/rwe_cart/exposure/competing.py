@@ -14,8 +14,10 @@ import pandas as pd
 
 from ..survival import _validate as V
 from ..survival.competing import CumulativeIncidence, cumulative_incidence
-from ._result import comparison_table
-from .time_varying import adjusted_words, as_list, hsct_frame, hsct_rows, time_varying_cox
+from ..survival.cox import NotEstimableError
+from ._result import ExposureEstimate, comparison_table
+from .time_varying import (adjusted_words, as_list, count_ids, hsct_frame, hsct_rows,
+                           time_varying_cox)
 
 __all__ = ["exposure_cause_specific_cox", "incidence_after_exposure", "competing",
            "CompetingRisksView", "CAUSE_NAMES", "DEFAULT_TRM_TIMES"]
@@ -85,14 +87,26 @@ def exposure_cause_specific_cox(rows: pd.DataFrame, *, start: str, stop: str, ca
         label = cause_names.get(k, k) if cause_names is not None else k
         frame = rows.assign(**{name: (codes == k).astype(np.int64)})
         frame.attrs = dict(rows.attrs)
-        est = time_varying_cox(frame, start=start, stop=stop, event=name, exposure=exposure,
-                               covariates=covariates, id=id, ties=ties, robust=robust,
-                               alpha=alpha)
+        estimand = (f"cause-specific hazard ratio of {label} while exposed vs not (yet) "
+                    f"exposed (time-dependent), other causes censored; "
+                    f"{adjusted_words(covariates)}")
+        try:
+            est = time_varying_cox(frame, start=start, stop=stop, event=name, exposure=exposure,
+                                   covariates=covariates, id=id, ties=ties, robust=robust,
+                                   alpha=alpha)
+        except NotEstimableError as err:
+            # one cause without events among the exposed (often NRM after few transplants)
+            # must not hide the other cause's estimate
+            out[label] = ExposureEstimate(
+                method="cause_specific", estimand=estimand,
+                population=rows.attrs.get("population", "all rows"),
+                hr=np.nan, lower=np.nan, upper=np.nan, p=np.nan,
+                n=count_ids(frame, id), events=int(frame[name].sum()),
+                note=f"not estimable: {err}", endpoint=rows.attrs.get("definition", "") or "",
+                extra={"cause": k})
+            continue
         out[label] = replace(
-            est, method="cause_specific",
-            estimand=(f"cause-specific hazard ratio of {label} while exposed vs not (yet) "
-                      f"exposed (time-dependent), other causes censored; "
-                      f"{adjusted_words(covariates)}"),
+            est, method="cause_specific", estimand=estimand,
             note="a rate ratio among the event-free; not a cumulative-incidence effect",
             extra=dict(est.extra, cause=k))
     return out

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..parallel import BootstrapError
 from ..privacy import check_suppress, format_count
 from ..schema import RESPONSES_CR
 from ._result import ExposureEstimate, comparison_table, format_hr, format_p
@@ -330,6 +331,8 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
             skipped[m] = str(why)
         except ValueError as exc:  # not estimable on these data: say so, do not drop it
             skipped[m] = f"not estimable: {exc}"
+        except BootstrapError as exc:  # a small cohort: too many resamples not estimable
+            skipped[m] = f"no bootstrap interval: {str(exc).splitlines()[0]}"
     definition = cohort.endpoint(key).attrs.get("definition", "")
     return ExposureComparison(
         estimates=estimates, endpoint=key, definition=definition, skipped=skipped,

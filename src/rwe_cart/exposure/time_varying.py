@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..schema import RESPONSES_CR
 from ..survival import _validate as V
-from ..survival.cox import CoxModel, cox
+from ..survival.cox import CoxModel, NotEstimableError, cox
 from ..survival.results import TestResult
 from ..timeline import split_timeline
 from ._result import ExposureEstimate
@@ -113,11 +113,11 @@ def adjusted_words(covariates: Sequence[str], strata: str | Sequence[str] | None
 
 def check_numbers(n_exposed: int, n_unexposed: int, events: int, what: str) -> None:
     if events == 0:
-        raise ValueError(f"{what}: no events, a hazard ratio is not estimable")
+        raise NotEstimableError(f"{what}: no events, a hazard ratio is not estimable")
     if n_exposed == 0:
-        raise ValueError(f"{what}: nobody is exposed, a hazard ratio is not estimable")
+        raise NotEstimableError(f"{what}: nobody is exposed, a hazard ratio is not estimable")
     if n_unexposed == 0:
-        raise ValueError(f"{what}: everybody is exposed, a hazard ratio is not estimable")
+        raise NotEstimableError(f"{what}: everybody is exposed, a hazard ratio is not estimable")
 
 
 def exposure_row(model: CoxModel, term: str) -> dict:

@@ -742,7 +742,7 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
         try:
             fr = core.fit(A, keep_null=robust)
         except core.CoxFitError as exc:
-            raise ValueError(_fit_error_message(exc, names)) from None
+            raise NotEstimableError(_fit_error_message(exc, names)) from None
         rv = rscore = None
         if robust:
             rv = core.robust_variance(A, fr.state, fr.var, cl, ncl)
@@ -883,7 +883,7 @@ class CoxCoef:
             try:
                 fr = core.fit(A)
             except core.CoxFitError as exc:
-                raise ValueError(_fit_error_message(exc, inp.names)) from None
+                raise NotEstimableError(_fit_error_message(exc, inp.names)) from None
         return pd.Series(fr.state.beta, index=pd.Index(self.terms, name="term"), name="coef")
 
 
@@ -935,6 +935,11 @@ def cox_coef(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[
                   ties=ties, strata=strata, weights=weights)
     return CoxCoef(terms=tuple(inp.names), n=len(data), ties=ties, timefix=bool(timefix),
                    _inputs=inp)
+
+
+class NotEstimableError(ValueError):
+    """The data cannot give the estimate (monotone likelihood, no convergence, no events,
+    nobody exposed): a property of the data, not a mistake in the call."""
 
 
 def _fit_error_message(exc: core.CoxFitError, names: list[str]) -> str:
