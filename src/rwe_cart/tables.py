@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .privacy import check_suppress
+from .privacy import check_suppress, format_count
 
 DEFAULT_VARIABLES = (
     "age", "sex", "prior_hsct", "prior_lines", "prior_blinatumomab", "prior_inotuzumab",
@@ -63,15 +63,9 @@ class TableOne:
         return self.display().to_string(index=False, na_rep="")
 
 
-def _suppress(n: int, k: int | None) -> str:
-    return f"<{k}" if k is not None and 0 < n < k else str(n)
-
-
 def _count_cell(n: int, denom: int, k: int | None) -> str:
-    if k is not None and 0 < n < k:
-        return f"<{k}"
-    pct = 100 * n / denom if denom else float("nan")
-    return f"{n} ({pct:.1f}%)" if denom else f"{n}"
+    shown = format_count(n, k)
+    return f"{shown} ({100 * n / denom:.1f}%)" if denom and not shown.startswith("<") else shown
 
 
 def _median_cell(x: pd.Series) -> str:
@@ -149,7 +143,7 @@ def table_one(cohort, by: str | None = None, *, variables: Sequence[str] | None 
             groups.append(((group_labels or {}).get(level, f"{by} = {level}"), sub))
     two = len(groups) == 3
     rows = [{"variable": "N", "level": "",
-             **{g: _suppress(len(sub), suppress_below) for g, sub in groups}}]
+             **{g: format_count(len(sub), suppress_below) for g, sub in groups}}]
     for var in variables:
         col = frame[var]
         label = names.get(var, var)
@@ -177,7 +171,8 @@ def table_one(cohort, by: str | None = None, *, variables: Sequence[str] | None 
             rows.append(row)
         if col.isna().any():
             rows.append({"variable": label, "level": "Missing",
-                         **{g: _suppress(int(sub[var].isna().sum()), suppress_below) for g, sub in groups}})
+                         **{g: format_count(int(sub[var].isna().sum()), suppress_below)
+                            for g, sub in groups}})
     table = pd.DataFrame(rows)
     if two:
         table["smd"] = table["smd"].astype(float)
@@ -472,7 +467,7 @@ def _table_one_display(t1: TableOne, digits: Any, headers: Mapping | None,
         for _, r in block.iterrows():
             rows.append([indent + str(r["level"]), *r[groups]] + ([""] if has_smd else []))
     heads = [names["variable"]]
-    heads += [f"{names.get(g, g)} (n = {_suppress(t1.n[g], k)})" for g in groups]
+    heads += [f"{names.get(g, g)} (n = {format_count(t1.n[g], k)})" for g in groups]
     heads += [names["smd"]] if has_smd else []
     frame = pd.DataFrame(rows, columns=range(len(heads)))
     return _Display(frame, tuple(heads), (False,) + (True,) * (len(heads) - 1), k)

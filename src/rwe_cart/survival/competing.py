@@ -29,6 +29,7 @@ from scipy.stats import chi2, norm
 
 from . import _competing_core as core
 from . import _validate as V
+from .results import SummaryDisplay
 
 __all__ = [
     "cumulative_incidence",
@@ -129,8 +130,8 @@ def _group_values(levels, by, sizes) -> Any:
 # ---------------------------------------------------------------------------------------
 # Cumulative incidence
 # ---------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)  # eq=False: DataFrames do not compare to a bool
-class CumulativeIncidence:
+@dataclass(frozen=True, eq=False, repr=False)  # eq=False: DataFrames do not compare to a bool
+class CumulativeIncidence(SummaryDisplay):
     """Aalen–Johansen cumulative incidence of each cause, per group.
 
     Attributes
@@ -159,6 +160,8 @@ class CumulativeIncidence:
     meta : dict
         Column names used, ``n`` per group, the endpoint definition if the frame had one.
     """
+
+    _summary_caption = "at the last follow-up time"
 
     table: pd.DataFrame
     event_free: pd.DataFrame
@@ -367,14 +370,6 @@ class CumulativeIncidence:
             text += f"\nendpoint: {definition}"
         return text
 
-    def __repr__(self) -> str:
-        body = self.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}")
-        return f"{self._title()}\nat the last follow-up time:\n{body}"
-
-    def _repr_html_(self) -> str:
-        title = self._title().replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br>")
-        table = self.summary().to_html(index=False, float_format="{:.4g}".format, na_rep="NA")
-        return f"<p><b>{title}</b><br>at the last follow-up time</p>{table}"
 
 
 def cumulative_incidence(

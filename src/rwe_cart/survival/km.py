@@ -27,6 +27,7 @@ import pandas as pd
 from scipy.special import ndtri
 
 from . import _validate as V
+from .results import SummaryDisplay
 
 __all__ = ["kaplan_meier", "KaplanMeier", "median_followup", "CONF_TYPES"]
 
@@ -52,8 +53,8 @@ _TABLE_COLUMNS = [
 # ---------------------------------------------------------------------------------------
 # Result
 # ---------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)  # eq=False: DataFrames do not compare to a bool
-class KaplanMeier:
+@dataclass(frozen=True, eq=False, repr=False)  # eq=False: DataFrames do not compare to a bool
+class KaplanMeier(SummaryDisplay):
     """Kaplan–Meier curves, one per group, as R's ``survfit`` reports them.
 
     Attributes
@@ -296,14 +297,6 @@ class KaplanMeier:
             text += f"\nendpoint: {definition}"
         return text
 
-    def __repr__(self) -> str:
-        body = self.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}")
-        return f"{self._title()}\n{body}"
-
-    def _repr_html_(self) -> str:
-        title = self._title().replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br>")
-        table = self.summary().to_html(index=False, float_format="{:.4g}".format, na_rep="NA")
-        return f"<p><b>{title}</b></p>{table}"
 
 
 def _as_times(times) -> np.ndarray:
