@@ -25,7 +25,9 @@ from scipy.special import ndtri
 from scipy.stats import chi2, norm
 
 from . import _cox_core as core
+from . import _firth
 from . import _validate as V
+from ._cox_design import Design, Inputs, build_rows, r_means, read_inputs
 from .km import CONF_TYPES, _confint
 from .results import TestResult
 
@@ -37,6 +39,7 @@ _TEST_NAMES = {
     "likelihood_ratio": "Likelihood ratio test",
     "wald": "Wald test",
     "score": "Score (log-rank) test",
+    "penalised_likelihood_ratio": "Penalised likelihood ratio test",
     "robust_score": "Robust score test",
 }
 
@@ -66,16 +69,6 @@ class Concordance(NamedTuple):
 
     def __float__(self) -> float:
         return float(self.value)
-
-
-@dataclass(frozen=True)
-class _Design:
-    """How data columns became coefficients (to rebuild rows for predictions)."""
-
-    covariates: tuple[str, ...]
-    terms: dict            # term (column) -> tuple of coefficient names
-    levels: dict           # categorical column -> levels (first = reference)
-    strata_levels: pd.Index | None
 
 
 @dataclass(eq=False)
@@ -148,7 +141,7 @@ class CoxModel:
     means: pd.Series
     n_iter: int
     meta: dict = field(default_factory=dict)
-    _design: _Design | None = field(default=None, repr=False)
+    _design: Design | None = field(default=None, repr=False)
     _core: _Core | None = field(default=None, repr=False)
 
     # -- simple accessors ---------------------------------------------------------------
@@ -220,6 +213,10 @@ class CoxModel:
         Grambsch–Therneau approximation (survival 2.x) and from lifelines'
         ``proportional_hazard_test``.
         """
+        if self.meta.get("firth"):
+            raise ValueError("ph_test is not available for a Firth-penalised fit (cox.zph "
+                             "assumes the unpenalised score is 0 at the estimate); test "
+                             "proportional hazards on the fit without firth")
         if transform not in PH_TRANSFORMS:
             raise ValueError(
                 f"transform must be one of {', '.join(map(repr, PH_TRANSFORMS))}, "
@@ -321,7 +318,7 @@ class CoxModel:
         times = np.asarray(times, dtype=np.float64).reshape(-1)
         if not np.all(np.isfinite(times)):
             raise ValueError("times must be finite")
-        Xp = _build_rows(profile, d)
+        Xp = build_rows(profile, d)
         if self.strata is not None:
             if self.strata not in profile.columns:
                 raise ValueError(f"profile needs the strata column {self.strata!r}")
@@ -371,6 +368,12 @@ class CoxModel:
     # -- display ------------------------------------------------------------------------
     def _header(self) -> list[str]:
         opts = [f"ties = {self.ties}"]
+        if self.meta.get("firth"):
+            prof = self.meta.get("profiled") or ()
+            opts.append("Firth penalised likelihood; " + (
+                "profile-likelihood limits and p-values" + (
+                    "" if len(prof) == len(self.summary) else f" for {', '.join(prof)}")
+                if prof else "Wald limits"))
         if self.robust:
             opts.append("robust SE" + (f" clustered on {self.cluster}" if self.cluster else ""))
         return [f"Cox model: {self.formula}", f"  ({', '.join(opts)})",
@@ -406,193 +409,16 @@ class CoxModel:
 
 
 # ---------------------------------------------------------------------------------------
-# Design matrix
-# ---------------------------------------------------------------------------------------
-def _is_numeric(col: pd.Series) -> bool:
-    dt = col.dtype
-    if isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dt):
-        return False
-    return pd.api.types.is_numeric_dtype(dt)
-
-
-def _level_name(level: Any) -> str:
-    if isinstance(level, (bool, np.bool_)):
-        return "TRUE" if level else "FALSE"
-    if isinstance(level, (float, np.floating)) and float(level).is_integer():
-        return str(int(level))
-    return str(level)
-
-
-def _numeric_column(data: pd.DataFrame, name: str, what: str = "covariates") -> np.ndarray:
-    col = data[name]
-    arr = col.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        miss = np.isnan(arr)
-        what = "missing value" if miss.any() else "infinite value"
-        which = miss if miss.any() else bad
-        cnt = int(which.sum())
-        raise ValueError(
-            f"column {name!r} has {cnt} {what}{'s' if cnt != 1 else ''} "
-            f"({V.describe_rows(data, which)}); {what} must be known and finite "
-            "for every row (drop or impute those rows explicitly)")
-    return arr
-
-
-def _design(data: pd.DataFrame, covariates: Sequence[str]):
-    cols, names, terms, levels = [], [], {}, {}
-    for name in covariates:
-        col = data[name]
-        if _is_numeric(col):
-            arr = _numeric_column(data, name)
-            if arr.size and np.all(arr == arr[0]):
-                raise ValueError(
-                    f"covariate {name!r} is constant (every row is {arr[0]:g}); its "
-                    "coefficient is not estimable — drop it")
-            cols.append(arr)
-            names.append(name)
-            terms[name] = (name,)
-            continue
-        if not (isinstance(col.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(
-                col.dtype) or pd.api.types.is_object_dtype(col.dtype)
-                or pd.api.types.is_string_dtype(col.dtype)):
-            raise ValueError(
-                f"covariate {name!r} has dtype {col.dtype}; use a numeric, string, "
-                "boolean or categorical column")
-        codes, lev = V.group_codes(data, name)
-        if len(lev) < 2:
-            raise ValueError(
-                f"covariate {name!r} is constant (only level {lev[0]!r}); its coefficient "
-                "is not estimable — drop it")
-        levels[name] = pd.Index(lev)
-        coefs = []
-        for j in range(1, len(lev)):
-            cols.append((codes == j).astype(np.float64))
-            cn = f"{name}{_level_name(lev[j])}"
-            names.append(cn)
-            coefs.append(cn)
-        terms[name] = tuple(coefs)
-    X = np.empty((len(data), len(cols)), order="F")  # columns contiguous
-    for j, c in enumerate(cols):
-        X[:, j] = c
-    if len(set(names)) != len(names):
-        dup = sorted({n for n in names if names.count(n) > 1})
-        raise ValueError(f"coefficient names clash: {dup}; rename the columns")
-    return X, names, terms, levels
-
-
-def _build_rows(profile: pd.DataFrame, d: _Design) -> np.ndarray:
-    missing = [c for c in d.covariates if c not in profile.columns]
-    if missing:
-        raise ValueError(f"profile is missing covariate columns {missing}")
-    cols = []
-    for name in d.covariates:
-        if name in d.levels:
-            lev = d.levels[name]
-            vals = profile[name]
-            if vals.isna().any():
-                raise ValueError(f"profile column {name!r} has missing values")
-            pos = lev.get_indexer(vals)
-            if (pos < 0).any():
-                bad = list(pd.unique(vals[pos < 0]))[:5]
-                raise ValueError(f"profile column {name!r} has levels {bad} not seen in "
-                                 f"the fitted data ({list(lev)})")
-            for j in range(1, len(lev)):
-                cols.append((pos == j).astype(np.float64))
-        else:
-            cols.append(_numeric_column(profile, name))
-    return np.column_stack(cols) if cols else np.zeros((len(profile), 0))
-
-
-def _r_means(X: np.ndarray, w: np.ndarray | None, counting: bool) -> np.ndarray:
-    """R's ``fit$means``: 0 for {-1,0,1} columns; weighted mean (right-censored, coxph.fit;
-    `w` None: unweighted) or plain mean (counting process, agreg.fit) otherwise."""
-    out = np.zeros(X.shape[1])
-    if w is None and not counting:
-        w = np.ones(X.shape[0])
-    for j in range(X.shape[1]):
-        x = X[:, j]
-        if np.all((x == 0) | (x == 1) | (x == -1)):
-            continue
-        out[j] = x.mean() if counting else float(np.einsum("i,i->", w, x)) / float(w.sum())
-    return out
-
-
-class _Inputs(NamedTuple):
-    """Validated arrays of a Cox model, in the data's row order."""
-
-    X: np.ndarray                  # (n, p) design, Fortran order
-    names: list[str]               # coefficient names
-    terms: dict
-    levels: dict
-    stop: np.ndarray
-    start: np.ndarray | None
-    event: np.ndarray
-    weights: np.ndarray | None
-    strata: np.ndarray | None      # integer codes
-    strata_levels: Any
-
-
-def _inputs(data: pd.DataFrame, *, time: str, event: str, covariates: list[str],
-            start: str | None, ties: str, strata: str | None, weights: str | None,
-            cluster: str | None = None) -> _Inputs:
-    """Check the columns and options shared by :func:`cox` and :func:`cox_coef` and
-    return the arrays (errors name the column, rows and rule)."""
-    V.check_frame(data, [("time", time), ("event", event), ("start", start),
-                         ("strata", strata), ("weights", weights), ("cluster", cluster)]
-                  + [("covariates", c) for c in covariates])
-    if not covariates:
-        raise ValueError("covariates is empty; give at least one covariate column")
-    if len(set(covariates)) != len(covariates):
-        raise ValueError(f"covariates lists a column twice: {covariates}")
-    used = {time, event, start, strata, weights, cluster} - {None}
-    clash = [c for c in covariates if c in used]
-    if clash:
-        raise ValueError(f"column(s) {clash} used both as covariate and as "
-                         "time/event/start/strata/weights/cluster")
-    if ties not in ("efron", "breslow"):
-        raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
-
-    stop, _, _ = V.time_array(data, time, allow_negative=start is not None)
-    stop = stop.astype(np.float64, copy=False)
-    st_arr = None
-    if start is not None:
-        st_arr, _, _ = V.time_array(data, start, what="start times", allow_negative=True)
-        st_arr = st_arr.astype(np.float64, copy=False)
-        V.check_entry_before_time(data, start, st_arr, time, stop)
-    ev = V.event_array(data, event)
-    X, names, terms, levels = _design(data, covariates)
-
-    w = None
-    if weights is not None:
-        col = data[weights]
-        if not _is_numeric(col):
-            raise ValueError(f"column {weights!r} must hold numeric weights, got dtype "
-                             f"{col.dtype}")
-        w = _numeric_column(data, weights, what="weights")
-        bad = w <= 0
-        if bad.any():
-            k = int(bad.sum())
-            raise ValueError(
-                f"column {weights!r} has {k} weight{'s' if k != 1 else ''} <= 0 "
-                f"({V.describe_rows(data, bad)}); case weights must be > 0 (as R)")
-    g = s_levels = None
-    if strata is not None:
-        g, s_levels = V.group_codes(data, strata)
-    if not ev.any():
-        raise ValueError(f"column {event!r} has no events; a Cox model needs at least one")
-    return _Inputs(X, names, terms, levels, stop, st_arr, ev, w, g, s_levels)
-
-
-# ---------------------------------------------------------------------------------------
 # Public estimators
 # ---------------------------------------------------------------------------------------
 def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] | str,
         start: str | None = None, ties: Literal["efron", "breslow"] = "efron",
         strata: str | None = None, weights: str | None = None, cluster: str | None = None,
         robust: bool | None = None, alpha: float = 0.05, timefix: bool = True,
+        firth: bool = False, profile: bool | Sequence[str] | None = None,
         ) -> CoxModel:
-    """Fit a Cox proportional-hazards model as R's ``coxph``.
+    """Fit a Cox proportional-hazards model as R's ``coxph`` (or, with ``firth=True``,
+    the Firth-penalised model of R's ``coxphf``).
 
     Parameters
     ----------
@@ -631,6 +457,18 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
     timefix
         Merge times that differ by less than sqrt(machine eps) (R's default
         ``coxph.control(timefix = TRUE)``).
+    firth
+        Maximise Firth's penalised partial likelihood l(beta) + 1/2 log det I(beta)
+        (Heinze & Schemper), as R's ``coxphf``: it removes the small-sample bias of
+        the hazard ratio (large when one group has few events) and stays finite under
+        monotone likelihood, where the ordinary fit diverges. Not with ``weights``,
+        ``cluster`` or ``robust`` (no sandwich variance is defined for it).
+    profile
+        Firth fits only: terms (coefficient names) whose confidence limits and p-value
+        come from the profile penalised likelihood (``coxphf``'s default, better than
+        Wald under monotone likelihood). ``None``/``True``: every term; ``False``: Wald
+        limits and p-values from I(beta)^-1 for all. Each profiled term costs about
+        thirty constrained refits.
 
     Returns
     -------
@@ -666,6 +504,14 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
       hazard is at ``means``, as ``basehaz(fit)``.
     * Covariate expansion: string/categorical columns become treatment dummies named
       ``<column><level>``; the first level (sorted) is the reference, as R's factors.
+    * Firth (``firth=True``): ``se`` is from I(beta)^-1 at the penalised estimate and
+      ``z`` is the Wald statistic; for profiled terms ``lower``/``upper`` solve
+      2 (l*max - l*profile) = chi2_1(1 - alpha) and ``p`` is the penalised likelihood-
+      ratio test of the coefficient (as ``coxphf``). ``loglik`` holds the penalised
+      log-likelihoods and ``tests`` the penalised likelihood-ratio and Wald tests.
+      coxphf reports its log-likelihood on standardised covariates: it is ours minus
+      sum(log sd(x_j)), so the likelihood-ratio statistics are equal. Any ties method
+      (coxphf: Breslow only), strata and ``(start, stop]`` data are supported.
 
     References
     ----------
@@ -678,6 +524,8 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
            weighted residuals. Biometrika. 1994;81:515-526.
     .. [5] Harrell FE, Califf RM, Pryor DB, Lee KL, Rosati RA. Evaluating the yield of
            medical tests. JAMA. 1982;247:2543-2546.
+    .. [6] Heinze G, Schemper M. A solution to the problem of monotone likelihood in Cox
+           regression. Biometrics. 2001;57:114-119.
 
     Examples
     --------
@@ -691,9 +539,11 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
     if robust is not None and not isinstance(robust, (bool, np.bool_)):
         raise TypeError(f"robust must be True, False or None, got {robust!r}")
-    inp = _inputs(data, time=time, event=event, covariates=covariates, start=start,
+    _check_firth_options(firth, profile, weights, cluster, robust)
+    inp = read_inputs(data, time=time, event=event, covariates=covariates, start=start,
                   ties=ties, strata=strata, weights=weights, cluster=cluster)
     X, names, terms, levels = inp.X, inp.names, inp.terms, inp.levels
+    profiled = _profiled_terms(firth, profile, names)
     stop, st_arr, ev, w, g = inp.stop, inp.start, inp.event, inp.weights, inp.strata
     s_levels = inp.strata_levels
     wname = weights
@@ -728,7 +578,7 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
         cl = None  # one cluster per row
         ncl = len(data)
 
-    means = _r_means(X, w, counting=start is not None)
+    means = r_means(X, w, counting=start is not None)
     with core.single_blas(len(data)):
         A = core.prepare(X, stop, ev, start=st_arr, weights=w, strata=g, ties=ties,
                          center=means, fix_times=timefix)
@@ -740,47 +590,18 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
                 "is a linear combination of the others); their coefficients are not "
                 "separately estimable — drop one of them")
         try:
-            fr = core.fit(A, keep_null=robust)
+            if firth:
+                fr, summary, tests_df, loglik, var_used = _firth_inference(
+                    A, names, alpha, profiled)
+            else:
+                fr, summary, tests_df, loglik, var_used = _inference(
+                    A, names, alpha, robust, cl, ncl)
         except core.CoxFitError as exc:
             raise NotEstimableError(_fit_error_message(exc, names)) from None
-        rv = rscore = None
-        if robust:
-            rv = core.robust_variance(A, fr.state, fr.var, cl, ncl)
-            rscore = core.robust_score_test(A, fr.state0, cl, ncl)
 
     st = fr.state
     beta = st.beta.copy()
     p = len(beta)
-    se = np.sqrt(np.diag(fr.var))
-    var_used = fr.var
-    robust_se = None
-    if robust:
-        robust_se = np.sqrt(np.diag(rv))
-        var_used = rv
-    use_se = robust_se if robust else se
-    z = beta / use_se
-    q = ndtri(1 - alpha / 2)
-    summ = {"term": names, "coef": beta, "se": se}
-    if robust:
-        summ["robust_se"] = robust_se
-    summ.update({"hr": np.exp(beta), "lower": np.exp(beta - q * use_se),
-                 "upper": np.exp(beta + q * use_se), "z": z, "p": 2 * norm.sf(np.abs(z))})
-    summary = pd.DataFrame(summ)
-
-    ll0, ll1 = fr.state0.loglik, st.loglik
-    U0 = fr.state0.U
-    score = float(U0 @ np.linalg.solve(fr.state0.imat, U0))
-    lrt = 2.0 * (ll1 - ll0)
-    wald = float(beta @ np.linalg.solve(var_used, beta))
-    tests = [("likelihood_ratio", lrt), ("wald", wald), ("score", score)]
-    if robust:
-        tests.append(("robust_score", rscore))
-    tests_df = pd.DataFrame({
-        "test": [t for t, _ in tests],
-        "statistic": [s for _, s in tests],
-        "df": np.full(len(tests), p, dtype=np.int64),
-        "p_value": [float(chi2.sf(s, p)) for _, s in tests],
-    })
 
     # R's linear predictor: X beta - sum(beta * means), in original row order; A.XT holds
     # X - means (sorted), summed column by column so identical rows give identical lp
@@ -803,19 +624,111 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
 
     vdf = pd.DataFrame(var_used, index=names, columns=names)
     ndf = pd.DataFrame(fr.var, index=names, columns=names)
-    design = _Design(covariates=tuple(covariates), terms=terms, levels=levels,
+    design = Design(covariates=tuple(covariates), terms=terms, levels=levels,
                      strata_levels=None if s_levels is None else pd.Index(s_levels))
     return CoxModel(
-        summary=summary, loglik=LogLik(ll0, ll1), tests=tests_df, n=len(data),
+        summary=summary, loglik=loglik, tests=tests_df, n=len(data),
         n_events=n_events, ties=ties, strata=strata, weights=wname, cluster=cluster,
         robust=robust, alpha=alpha, formula=formula, covariates=tuple(covariates),
         terms=terms, var=vdf, naive_var=ndf, means=pd.Series(means, index=names),
         n_iter=fr.n_iter,
         meta={"time": time, "event": event, "start": start, "timefix": timefix,
-              "definition": data.attrs.get("definition"), "n_clusters": ncl if robust else None},
+              "definition": data.attrs.get("definition"), "n_clusters": ncl if robust else None,
+              "firth": bool(firth), "profiled": profiled},
         _design=design,
         _core=_Core(arrays=A, fit=fr, cluster=cl, ncluster=ncl, lp=lp),
     )
+
+
+def _inference(A, names, alpha, robust, cl, ncl):
+    """Maximum partial likelihood: fit, coefficient table, global tests, log-likelihoods
+    and the variance used for inference (robust when `robust`)."""
+    fr = core.fit(A, keep_null=robust)
+    rv = rscore = None
+    if robust:
+        rv = core.robust_variance(A, fr.state, fr.var, cl, ncl)
+        rscore = core.robust_score_test(A, fr.state0, cl, ncl)
+    beta = fr.state.beta
+    se = np.sqrt(np.diag(fr.var))
+    use_se = se
+    summ = {"term": names, "coef": beta.copy(), "se": se}
+    if robust:
+        use_se = summ["robust_se"] = np.sqrt(np.diag(rv))
+    z = beta / use_se
+    q = ndtri(1 - alpha / 2)
+    summ.update({"hr": np.exp(beta), "lower": np.exp(beta - q * use_se),
+                 "upper": np.exp(beta + q * use_se), "z": z, "p": 2 * norm.sf(np.abs(z))})
+    summary = pd.DataFrame(summ)
+    U0 = fr.state0.U
+    tests = [("likelihood_ratio", 2.0 * (fr.state.loglik - fr.state0.loglik)),
+             ("wald", float(beta @ np.linalg.solve(fr.var if rv is None else rv, beta))),
+             ("score", float(U0 @ np.linalg.solve(fr.state0.imat, U0)))]
+    if robust:
+        tests.append(("robust_score", rscore))
+    return (fr, summary, _tests_frame(tests, len(beta)),
+            LogLik(fr.state0.loglik, fr.state.loglik), fr.var if rv is None else rv)
+
+
+def _firth_inference(A, names, alpha, profiled):
+    """Firth-penalised fit (coxphf conventions): Wald SE from I^-1, profile penalised-
+    likelihood limits and p-values for the `profiled` terms, penalised LR test."""
+    ff = _firth.fit(A)
+    beta = ff.state.beta
+    se = np.sqrt(np.diag(ff.var))
+    z = beta / se
+    q = ndtri(1 - alpha / 2)
+    lower, upper = beta - q * se, beta + q * se
+    pval = 2 * norm.sf(np.abs(z))
+    for t in profiled:
+        j = names.index(t)
+        lower[j], upper[j] = _firth.profile_limits(A, ff, j, alpha)
+        pval[j] = _firth.profile_p(A, ff, j)[1]
+    summary = pd.DataFrame({"term": names, "coef": beta.copy(), "se": se,
+                            "hr": np.exp(beta), "lower": np.exp(lower),
+                            "upper": np.exp(upper), "z": z, "p": pval})
+    tests = [("penalised_likelihood_ratio", 2.0 * (ff.pen_loglik - ff.pen_loglik0)),
+             ("wald", float(beta @ np.linalg.solve(ff.var, beta)))]
+    fr = core.FitResult(state=ff.state, state0=ff.state, var=ff.var, n_iter=ff.n_iter,
+                        converged=True)
+    return (fr, summary, _tests_frame(tests, len(beta)),
+            LogLik(ff.pen_loglik0, ff.pen_loglik), ff.var)
+
+
+def _tests_frame(tests, df):
+    return pd.DataFrame({
+        "test": [t for t, _ in tests],
+        "statistic": [s for _, s in tests],
+        "df": np.full(len(tests), df, dtype=np.int64),
+        "p_value": [float(chi2.sf(s, df)) for _, s in tests],
+    })
+
+
+def _check_firth_options(firth, profile, weights, cluster, robust) -> None:
+    if not isinstance(firth, (bool, np.bool_)):
+        raise TypeError(f"firth must be True or False, got {firth!r}")
+    if not firth:
+        if profile is not None:
+            raise ValueError("profile= applies to Firth fits only; pass firth=True")
+        return
+    used = [name for name, val in (("weights", weights), ("cluster", cluster),
+                                   ("robust", robust)) if val]
+    if used:
+        raise ValueError(f"firth=True does not take {', '.join(used)}: the penalised fit "
+                         "has no case-weighted or sandwich variance defined here (nor in "
+                         "R's coxphf); fit without firth for a robust variance")
+
+
+def _profiled_terms(firth, profile, names) -> tuple[str, ...]:
+    if not firth or profile is False:
+        return ()
+    if profile is None or profile is True:
+        return tuple(names)
+    wanted = [profile] if isinstance(profile, str) else list(profile)
+    unknown = [t for t in wanted if t not in names]
+    if unknown:
+        raise ValueError(f"profile= names {unknown}, which are not coefficients of the "
+                         f"model; coefficients: {names}")
+    return tuple(dict.fromkeys(wanted))
 
 
 @dataclass(frozen=True, eq=False)
@@ -830,7 +743,7 @@ class CoxCoef:
     n: int
     ties: str
     timefix: bool
-    _inputs: _Inputs = field(repr=False)
+    _inputs: Inputs = field(repr=False)
 
     def __call__(self, rows: Sequence[int] | np.ndarray | None = None) -> pd.Series:
         """Coefficients (log hazard ratios) of the model fitted to ``data.iloc[rows]``.
@@ -875,7 +788,7 @@ class CoxCoef:
         start = None if inp.start is None else inp.start[rows]
         w = None if inp.weights is None else inp.weights[rows]
         g = None if inp.strata is None else inp.strata[rows]
-        means = _r_means(X, w, counting=start is not None)
+        means = r_means(X, w, counting=start is not None)
         with core.single_blas(stop.size):
             A = core.prepare(X, stop, ev, start=start, weights=w, strata=g, ties=self.ties,
                              center=means, fix_times=self.timefix)
@@ -931,7 +844,7 @@ def cox_coef(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[
     ...                    pass_rows=True)                       # doctest: +SKIP
     """
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
-    inp = _inputs(data, time=time, event=event, covariates=covariates, start=start,
+    inp = read_inputs(data, time=time, event=event, covariates=covariates, start=start,
                   ties=ties, strata=strata, weights=weights)
     return CoxCoef(terms=tuple(inp.names), n=len(data), ties=ties, timefix=bool(timefix),
                    _inputs=inp)
