@@ -6,10 +6,9 @@ under monotone likelihood (a covariate level with no events). Written here becau
 Python library has it (lifelines, statsmodels and scikit-survival fit no penalised Cox
 of this kind); R's ``coxphf`` is the reference the tests compare with.
 
-Conventions follow ``coxphf`` 1.13: Newton steps use the unpenalised information I
-(a fixed-point iteration on the penalised score U* = U + 1/2 tr(I^-1 dI/dbeta)), the
-variance is I(beta*)^-1, and confidence limits and per-coefficient p-values come from
-the profile penalised likelihood. Any ties method of :mod:`._cox_core` works (coxphf
+Conventions follow ``coxphf`` 1.13: the estimate solves the penalised score
+U* = U + 1/2 tr(I^-1 dI/dbeta) = 0, the variance is I(beta*)^-1, and confidence limits
+and per-coefficient p-values come from the profile penalised likelihood. Any ties method of :mod:`._cox_core` works (coxphf
 has Breslow only); so do strata and ``(start, stop]`` data.
 
 The gradient of the penalty needs, per event, the third central moment of the
@@ -97,28 +96,54 @@ def _inverse(imat: np.ndarray, free: np.ndarray) -> np.ndarray | None:
     return out
 
 
+def _penalty_jacobian(A: core.CoxArrays, beta: np.ndarray, g: np.ndarray,
+                      free: np.ndarray) -> np.ndarray:
+    """Forward differences of the penalty gradient over the free coefficients (its
+    second derivatives need fourth moments; p more evaluations are cheaper to write)."""
+    idx = np.flatnonzero(free)
+    J = np.zeros((A.p, A.p))
+    for r in idx:
+        h = 1e-6 * max(1.0, abs(beta[r]))
+        b = beta.copy()
+        b[r] += h
+        st = core.evaluate(A, b)
+        J[:, r] = (_penalty_gradient(A, st, np.linalg.inv(st.imat)) - g) / h
+    return (J + J.T) / 2.0
+
+
 def _maximise(A: core.CoxArrays, beta: np.ndarray, free: np.ndarray, max_iter: int
               ) -> tuple[core.FitState, float, int]:
     """Maximise l* over the `free` coefficients from `beta` (the others stay fixed).
 
-    The step is I_ff^-1 U*_f, halved while l* does not increase. Stops when every step
-    is below 1e-10 standard errors, or when l* cannot move beyond rounding.
+    Newton steps on the penalised score with the Hessian of l*, I minus the Jacobian of
+    the penalty gradient (coxphf steps with I alone, which converges only linearly, or
+    not at all when the penalty is as curved as the likelihood, e.g. one event); I
+    alone where that Hessian is not negative definite, far from the optimum. Steps are
+    capped at 5 standard errors and halved while l* does not increase. Stops when every
+    step is below 1e-10 standard errors.
     """
     st = core.evaluate(A, beta)
     pl = _pen_loglik(st)
     if not np.isfinite(pl):
         raise core.CoxFitError("the information matrix is singular at the start of the "
                                "penalised fit", "singular", tuple(np.flatnonzero(free)))
-    fullvar = np.linalg.inv(st.imat)
+    ff = np.ix_(free, free)
     for it in range(1, max_iter + 1):
-        ustar = st.U + _penalty_gradient(A, st, fullvar)
-        vf = _inverse(st.imat, free)
-        step = vf @ ustar
-        se = np.sqrt(np.abs(np.diag(vf)))
-        if np.all(np.abs(step[free]) <= 1e-10 * np.maximum(se[free], 1e-300)):
+        g = _penalty_gradient(A, st, np.linalg.inv(st.imat))
+        ustar = (st.U + g)[free]
+        info = st.imat[ff]
+        se = np.sqrt(np.abs(np.diag(np.linalg.inv(info))))
+        exact = info - _penalty_jacobian(A, beta, g, free)[ff]
+        try:
+            np.linalg.cholesky(exact)
+            info = exact
+        except np.linalg.LinAlgError:
+            pass
+        step = np.zeros(A.p)
+        step[free] = np.linalg.solve(info, ustar)
+        if np.all(np.abs(step[free]) <= 1e-10 * np.maximum(se, 1e-300)):
             return st, pl, it
-        # cap a step at 5 standard errors: the first steps of a monotone likelihood are huge
-        big = np.max(np.abs(step[free]) / np.maximum(se[free], 1e-300))
+        big = np.max(np.abs(step[free]) / np.maximum(se, 1e-300))
         if big > 5.0:
             step *= 5.0 / big
         for _ in range(60):
@@ -129,12 +154,7 @@ def _maximise(A: core.CoxArrays, beta: np.ndarray, free: np.ndarray, max_iter: i
             step /= 2.0
         else:
             return st, pl, it  # no ascent direction left: at the optimum to rounding
-        change = cpl - pl
         beta, st, pl = beta + step, cand, cpl
-        fullvar = np.linalg.inv(st.imat)
-        if change <= 16 * np.finfo(float).eps * abs(pl) and np.all(
-                np.abs(step[free]) <= 1e-8 * np.maximum(se[free], 1e-300)):
-            return st, pl, it
     raise core.CoxFitError(f"the penalised fit did not converge in {max_iter} iterations",
                            "convergence", tuple(int(j) for j in np.flatnonzero(free)))
 
