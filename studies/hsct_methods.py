@@ -18,6 +18,9 @@ marrow_blasts_pct; population = responders):
 * ``landmark``: day-100 landmark; its estimand (HSCT by day 100 vs not, later HSCTs in the
   unexposed group, conditional on being event-free at day 100) is not the time-varying HR.
   With hr = 1 it is 1; otherwise no closed form, so its truth is its large-n limit.
+* ``landmark_firth``: the same landmark model fitted by Firth's penalised likelihood
+  (profile-likelihood CI). Same estimand, so the same truth: the penalty vanishes as n
+  grows and the large-n limit of ``landmark`` is used.
 * ``ccw``: clone-censor-weight, grace 120 days from response, HR of the marginal
   per-protocol contrast. With hr = 1 its truth is 1; otherwise its large-n limit
   (n_boot = 0 point estimate). Its CI is the robust sandwich interval with ``--ccw-boot 0``,
@@ -63,8 +66,12 @@ ESTIMANDS = {
     "naive": "none: ever vs never HSCT from infusion (immortal-time biased)",
     "time_varying": "conditional HR: transplanted vs not-yet-transplanted time",
     "landmark": f"HSCT by day {LANDMARK_DAY:.0f} vs not, among those event-free then",
+    "landmark_firth": f"HSCT by day {LANDMARK_DAY:.0f} vs not, among those event-free then",
     "ccw": f"HSCT within {CCW_GRACE:.0f} days of response vs never (per protocol)",
 }
+
+#: Methods estimating the same quantity as another, whose large-n limit they share.
+SAME_LIMIT = {"landmark_firth": "landmark"}
 
 REPLICATE_COLUMNS = ["scenario", "n", "replicate", "method", "ci", "log_hr", "lower", "upper",
                      "se", "error", "sim_seed", "truth_tv"]
@@ -108,6 +115,8 @@ def reference(method: str, truth_tv: float, truth_limit: float) -> tuple[float, 
 
 
 def ci_label(method: str, ccw_boot: int) -> str:
+    if method == "landmark_firth":
+        return "profile penalised likelihood"
     if method != "ccw":
         return "Cox model"
     return f"bootstrap percentile (B={ccw_boot})" if ccw_boot else "robust sandwich"
@@ -122,8 +131,9 @@ def fit_methods(cohort, methods, *, ccw_boot: int = 0, ccw_seed: int = 1) -> lis
                 e = ex.naive(cohort, "PFS", covariates=COVARIATES, population="responders")
             elif m == "time_varying":
                 e = ex.time_varying(cohort, "PFS", covariates=COVARIATES)
-            elif m == "landmark":
-                e = ex.landmark(cohort, "PFS", at=LANDMARK_DAY, covariates=COVARIATES)
+            elif m in ("landmark", "landmark_firth"):
+                e = ex.landmark(cohort, "PFS", at=LANDMARK_DAY, covariates=COVARIATES,
+                                firth=m == "landmark_firth")
             elif m == "ccw":
                 e = ccw_cohort(cohort, "PFS", grace=CCW_GRACE, covariates=COVARIATES,
                                n_boot=ccw_boot, seed=ccw_seed, backend="sequential")
@@ -243,6 +253,9 @@ def summarise(per: pd.DataFrame, limits: pd.DataFrame | None = None) -> pd.DataF
     """
     per = per.copy()
     if limits is not None and len(limits):
+        shared = [limits[limits["method"] == src].assign(method=m)
+                  for m, src in SAME_LIMIT.items() if m not in set(limits["method"])]
+        limits = pd.concat([limits, *shared], ignore_index=True)
         lim = limits[["scenario", "method", "limit_log_hr"]].assign(
             limit_mc_se=limits["limit_mc_se"] if "limit_mc_se" in limits else math.nan)
         per = per.merge(lim, on=["scenario", "method"], how="left")

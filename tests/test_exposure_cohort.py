@@ -164,6 +164,16 @@ def test_landmark_on_rocca(rocca):
     assert at_med.extra["landmark"] == med
 
 
+def test_firth_landmark_on_rocca(rocca):
+    plain = X.landmark(rocca, "PFS", at=100, covariates=CONFOUNDERS)
+    firth = X.landmark(rocca, "PFS", at=100, covariates=CONFOUNDERS, firth=True)
+    assert (firth.n, firth.events) == (plain.n, plain.events)
+    assert firth.extra["model"].meta["profiled"] == ("exposed",)
+    # the penalty pulls the estimate towards 1 (it shrinks |log HR| here)
+    assert abs(np.log(firth.hr)) < abs(np.log(plain.hr))
+    assert firth.lower < firth.hr < firth.upper and "Firth" in firth.note
+
+
 def test_landmark_grid_and_supermodel_on_rocca(rocca):
     grid = X.landmark_grid(rocca, "PFS", landmarks=[30, 60, 100, 150])
     t = grid.table

@@ -82,6 +82,26 @@ def test_landmark_by_hand(abc):
     assert est.hr == pytest.approx(np.sqrt(2), rel=1e-8)
 
 
+def test_firth_landmark_by_hand(abc):
+    """At L = 10 the only event is in the exposed group (the ordinary fit diverges).
+    Risk set {B exposed, C}: l*(b) = 1.5 b - 2 log(1 + e^b), maximal at e^b = 3."""
+    people, _ = abc
+    est = X.landmark_cox(people, time="time", event="event", at=10, exposure_time="x_time",
+                         id="id", firth=True)
+    assert est.hr == pytest.approx(3.0, rel=1e-9)
+    model = est.extra["model"]
+    assert model.meta["firth"] and model.meta["profiled"] == ("exposed",)
+    assert "Firth" in est.note
+
+    def pen(b):
+        return 1.5 * b - 2 * np.log1p(np.exp(b))
+
+    for limit in (est.lower, est.upper):
+        assert 2 * (pen(np.log(3.0)) - pen(np.log(limit))) == pytest.approx(
+            3.841458820694124, rel=1e-8)
+    assert est.lower < 3 < est.upper
+
+
 def test_censor_at_exposure_by_hand(abc):
     people, _ = abc
     est = X.censor_at_exposure(people, time="time", event="event", exposure_time="x_time",

@@ -32,6 +32,8 @@ __all__ = ["landmark_cox", "landmark_cox_grid", "landmark_supermodel", "Landmark
 DEFAULT_LANDMARKS = (60.0, 90.0, 120.0, 150.0, 180.0, 240.0, 300.0)
 #: Landmark days of the default supermodel (every 20 days from 60 to 300).
 DEFAULT_SUPERMODEL_LANDMARKS = tuple(float(s) for s in range(60, 301, 20))
+#: Appended to a landmark estimate's note when the Firth-penalised model was fitted.
+FIRTH_NOTE = "; Firth-penalised Cox model (small-sample bias reduced), profile-likelihood CI"
 GRID_COLUMNS = ["landmark", "n", "exposed", "events", "hr", "lower", "upper", "p", "note"]
 
 _REFS = """
@@ -77,7 +79,8 @@ def landmark_cox(data: pd.DataFrame, *, time: str, event: str, at: float,
                  covariates: Sequence[str] = (), eligible_from: str | None = None,
                  eligible_until: str | None = None, horizon: float | None = None,
                  strata: str | Sequence[str] | None = None, id: str | None = None,
-                 ties: str = "efron", alpha: float = 0.05) -> ExposureEstimate:
+                 ties: str = "efron", alpha: float = 0.05, firth: bool = False
+                 ) -> ExposureEstimate:
     """Landmark analysis: Cox model from the landmark of exposed-by-then vs not.
 
     Parameters
@@ -106,6 +109,11 @@ def landmark_cox(data: pd.DataFrame, *, time: str, event: str, at: float,
         Subject id (counted as patients).
     ties : {"efron", "breslow"}
     alpha : float
+    firth : bool
+        Fit Firth's penalised Cox model (``cox(firth=True)``, as R's ``coxphf``) with a
+        profile penalised-likelihood CI and p-value for the exposure. Few patients are
+        exposed by an early landmark and few of them have events; the ordinary estimate
+        is then biased away from 1 (or infinite), which the penalty corrects.
 
     Returns
     -------
@@ -154,7 +162,8 @@ def landmark_cox(data: pd.DataFrame, *, time: str, event: str, at: float,
     check_numbers(int(x.sum()), int((x == 0).sum()), int(ev.sum()), f"landmark {at:g}")
     fit_frame, st = strata_column(frame, strata)
     model = cox(fit_frame, time=time, event=event, covariates=[xname, *covariates], ties=ties,
-                strata=st, alpha=alpha)
+                strata=st, alpha=alpha, firth=firth,
+                profile=[xname] if firth else None)
     lr = logrank(frame, time, event, xname)
     window = f", follow-up to L + {horizon:g}" if horizon is not None else ""
     return ExposureEstimate(
@@ -166,7 +175,7 @@ def landmark_cox(data: pd.DataFrame, *, time: str, event: str, at: float,
         **exposure_row(model, xname),
         n=count_ids(frame, id), events=int(ev.sum()),
         note=(f"conditional on being event-free at {at:g}; exposure after the landmark counted "
-              "as unexposed (dilutes the contrast)"),
+              "as unexposed (dilutes the contrast)" + (FIRTH_NOTE if firth else "")),
         endpoint=data.attrs.get("definition", "") or "",
         extra={"landmark": float(at), "n_exposed": int(x.sum()), "model": model, "logrank": lr,
                "frame": frame, "horizon": horizon, "covariates": tuple(covariates),
@@ -561,8 +570,8 @@ def _cohort_frame(cohort, endpoint, covariates):
 
 def landmark(cohort, endpoint: str = "PFS", *, at: float | str = 100.0,
              covariates: Sequence[str] = (), horizon: float | None = None,
-             strata: str | Sequence[str] | None = None, alpha: float = 0.05
-             ) -> ExposureEstimate:
+             strata: str | Sequence[str] | None = None, alpha: float = 0.05,
+             firth: bool = False) -> ExposureEstimate:
     """Landmark analysis of HSCT in remission: exposed = transplanted on or before day L.
 
     Parameters
@@ -579,6 +588,9 @@ def landmark(cohort, endpoint: str = "PFS", *, at: float | str = 100.0,
     strata : str or sequence of str, optional
         Baseline factors with their own baseline hazard.
     alpha : float
+    firth : bool
+        Firth-penalised Cox model with a profile-likelihood CI (see :func:`landmark_cox`);
+        recommended when few patients are transplanted by L.
 
     Returns
     -------
@@ -599,7 +611,8 @@ def landmark(cohort, endpoint: str = "PFS", *, at: float | str = 100.0,
     est = landmark_cox(frame, time="time", event="event", at=L,
                        exposure_time="t_hsct_remission", covariates=covariates,
                        eligible_from="t_response", eligible_until="t_relapse",
-                       horizon=horizon, strata=strata, id="patient_id", alpha=alpha)
+                       horizon=horizon, strata=strata, id="patient_id", alpha=alpha,
+                       firth=firth)
     window = f" within {horizon:g} days" if horizon is not None else ""
     return replace(est, estimand=(
         f"conditional {key} hazard ratio from day {L:g}: allo-HSCT in remission by day {L:g} "
@@ -607,7 +620,8 @@ def landmark(cohort, endpoint: str = "PFS", *, at: float | str = 100.0,
         f"later HSCTs count as not transplanted; {adjusted_words(covariates, strata)}"),
         population=f"responders alive, event-free and in remission on day {L:g}",
         note=(f"conditional on surviving event-free to day {L:g}; HSCTs after day {L:g} "
-              "counted as not transplanted (dilutes the contrast)"))
+              "counted as not transplanted (dilutes the contrast)"
+              + (FIRTH_NOTE if firth else "")))
 
 
 def landmark_grid(cohort, endpoint: str = "PFS", *,
