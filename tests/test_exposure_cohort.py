@@ -172,6 +172,11 @@ def test_firth_landmark_on_rocca(rocca):
     # the penalty pulls the estimate towards 1 (it shrinks |log HR| here)
     assert abs(np.log(firth.hr)) < abs(np.log(plain.hr))
     assert firth.lower < firth.hr < firth.upper and "Firth" in firth.note
+    side = rc.hsct_effect(rocca, "PFS", methods=["landmark"], covariates=CONFOUNDERS,
+                          firth=True)
+    assert side["landmark"].hr == firth.hr
+    grid = X.landmark_grid(rocca, "PFS", landmarks=[100], covariates=CONFOUNDERS, firth=True)
+    assert grid.table["hr"].iloc[0] == firth.hr
 
 
 def test_landmark_grid_and_supermodel_on_rocca(rocca):

@@ -30,7 +30,7 @@ METHODS = ("naive", "censor", "time_varying", "mantel_byar", "landmark", "superm
            "simon_makuch", "competing", "ccw")
 #: Options that apply to several methods (each method takes those it knows).
 SHARED_OPTIONS = ("population", "alpha", "ties", "robust", "strata", "times", "window",
-                  "landmarks", "degree", "horizon")
+                  "landmarks", "degree", "horizon", "firth")
 
 
 class _Skip(Exception):
@@ -262,7 +262,8 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
     **options
         Options shared by the methods that accept them — ``population``, ``alpha``,
         ``ties``, ``robust``, ``strata``, ``times``, ``window``, ``landmarks``,
-        ``degree``, ``horizon`` — or a dict per method, e.g.
+        ``degree``, ``horizon``, ``firth`` (Firth-penalised landmark model) — or a dict
+        per method, e.g.
         ``time_varying={"robust": True}``, ``ccw={"n_boot": 200}``.
 
     Returns

@@ -222,14 +222,15 @@ def landmark_cox_grid(data: pd.DataFrame, *, time: str, event: str, landmarks: S
                       exposure_time: str, covariates: Sequence[str] = (),
                       eligible_from: str | None = None, eligible_until: str | None = None,
                       horizon: float | None = None, id: str | None = None, ties: str = "efron",
-                      alpha: float = 0.05) -> LandmarkGrid:
+                      alpha: float = 0.05, firth: bool = False) -> LandmarkGrid:
     """:func:`landmark_cox` at each landmark of a grid.
 
     Parameters
     ----------
     data, time, event, exposure_time, covariates, eligible_from, eligible_until, horizon,
-    id, ties, alpha
-        As :func:`landmark_cox`.
+    id, ties, alpha, firth
+        As :func:`landmark_cox` (``firth=True`` makes early landmarks, with few
+        exposed, estimable where the ordinary fit diverges).
     landmarks : sequence of float
         Landmark times.
 
@@ -259,7 +260,7 @@ def landmark_cox_grid(data: pd.DataFrame, *, time: str, event: str, landmarks: S
             est = landmark_cox(data, time=time, event=event, at=float(at),
                                exposure_time=exposure_time, covariates=covariates,
                                eligible_from=eligible_from, eligible_until=eligible_until,
-                               horizon=horizon, id=id, ties=ties, alpha=alpha)
+                               horizon=horizon, id=id, ties=ties, alpha=alpha, firth=firth)
         except ValueError as exc:
             row["note"] = f"not estimable: {exc}"
         else:
@@ -627,8 +628,9 @@ def landmark(cohort, endpoint: str = "PFS", *, at: float | str = 100.0,
 def landmark_grid(cohort, endpoint: str = "PFS", *,
                   landmarks: Sequence[float] = DEFAULT_LANDMARKS,
                   covariates: Sequence[str] = (), horizon: float | None = None,
-                  alpha: float = 0.05) -> LandmarkGrid:
-    """Landmark hazard ratios of HSCT in remission over a grid of landmark days.
+                  alpha: float = 0.05, firth: bool = False) -> LandmarkGrid:
+    """Landmark hazard ratios of HSCT in remission over a grid of landmark days
+    (``firth=True``: Firth-penalised fits, see :func:`landmark_cox`).
 
     Returns
     -------
@@ -641,7 +643,7 @@ def landmark_grid(cohort, endpoint: str = "PFS", *,
     grid = landmark_cox_grid(frame, time="time", event="event", landmarks=landmarks,
                              exposure_time="t_hsct_remission", covariates=covariates,
                              eligible_from="t_response", eligible_until="t_relapse",
-                             horizon=horizon, id="patient_id", alpha=alpha)
+                             horizon=horizon, id="patient_id", alpha=alpha, firth=firth)
     return replace(grid, estimand=(
         f"conditional {key} hazard ratio of allo-HSCT in remission by day L vs not, among "
         f"patients alive, event-free and in remission on day L, for each L; "
