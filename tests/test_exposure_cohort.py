@@ -175,6 +175,7 @@ def test_firth_landmark_on_rocca(rocca):
     side = rc.hsct_effect(rocca, "PFS", methods=["landmark"], covariates=CONFOUNDERS,
                           firth=True)
     assert side["landmark"].hr == firth.hr
+    assert side["landmark"].label == "Landmark (day 100, Firth)"
     grid = X.landmark_grid(rocca, "PFS", landmarks=[100], covariates=CONFOUNDERS, firth=True)
     assert grid.table["hr"].iloc[0] == firth.hr
 

@@ -18,6 +18,7 @@ METHOD_LABELS = {
     "mantel_byar": "Mantel–Byar test",
     "simon_makuch": "Simon–Makuch curves",
     "landmark": "Landmark",
+    "landmark_firth": "Landmark, Firth-penalised",
     "supermodel": "Landmark supermodel",
     "ccw": "Clone–censor–weight",
     "cause_specific_relapse": "Cause-specific Cox: relapse",
@@ -92,7 +93,9 @@ class ExposureEstimate:
         """Display name of the method (``METHOD_LABELS``), e.g. "Time-varying Cox"."""
         base = METHOD_LABELS.get(self.method, self.method)
         if self.method in ("landmark", "supermodel") and "landmark" in self.extra:
-            base += f" (day {self.extra['landmark']:g})"
+            model = self.extra.get("model")
+            firth = ", Firth" if model is not None and model.meta.get("firth") else ""
+            base += f" (day {self.extra['landmark']:g}{firth})"
         return base
 
     @property

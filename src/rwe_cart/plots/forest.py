@@ -31,6 +31,7 @@ _FALLBACK_NAMES: dict[str, str] = {
     "censor": "Censored at HSCT",
     "time_varying": "Time-varying Cox",
     "landmark": "Landmark",
+    "landmark_firth": "Landmark, Firth-penalised",
     "mantel_byar": "Mantel–Byar test",
     "simon_makuch": "Simon–Makuch curves",
     "supermodel": "Landmark supermodel",
