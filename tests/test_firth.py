@@ -160,3 +160,8 @@ def test_option_errors():
     m = cox(lung, **kw, firth=True, profile=False)
     with pytest.raises(ValueError, match="ph_test is not available"):
         m.ph_test()
+    # a covariate constant within every stratum: named, as in the ordinary fit
+    strat = lung.assign(s=lung["id"] % 2, c=lung["id"] % 2)
+    with pytest.raises(NotEstimableError, match="singular: covariates 'c' are"):
+        cox(strat, time="time", event="status", covariates=["age", "c"], strata="s",
+            firth=True)

@@ -125,8 +125,7 @@ def _maximise(A: core.CoxArrays, beta: np.ndarray, free: np.ndarray, max_iter: i
     st = core.evaluate(A, beta)
     pl = _pen_loglik(st)
     if not np.isfinite(pl):
-        raise core.CoxFitError("the information matrix is singular at the start of the "
-                               "penalised fit", "singular", tuple(np.flatnonzero(free)))
+        raise core._singular(st.imat)  # names the covariates in the null direction
     ff = np.ix_(free, free)
     for it in range(1, max_iter + 1):
         g = _penalty_gradient(A, st, np.linalg.inv(st.imat))
