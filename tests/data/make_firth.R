@@ -8,6 +8,10 @@
 #   heart_counting    Stanford heart data, (start, stop] rows, transplant time-varying
 #   monotone          48 synthetic patients (seed 2026): nobody with x = 1 has an event,
 #                     so the ordinary Cox fit diverges; Firth's estimate is finite
+#   counting_monotone 50 synthetic patients (seeds 4 and 44), (start, stop] rows with a
+#                     time-varying w that most events follow (large coefficient: the
+#                     profile of w reaches where the risk sets nearly underflow) and a
+#                     rare x without events; coxphf gives no p-value for x (null)
 #
 # coxphf fits standardised covariates and reports l*(beta) on that scale; `loglik` here
 # is converted to the original scale, l* = coxphf's + sum(log(sd(x_j))).
@@ -34,6 +38,25 @@ monotone <- data.frame(id = seq_len(n), x = rep(0:1, each = n / 2),
 monotone$time <- round(rexp(n, 0.01 * exp(0.02 * (monotone$age - 55))), 1) + 1
 monotone$event <- as.integer(runif(n) < 0.7)
 monotone$event[monotone$x == 1] <- 0L
+
+# 50 patients: rare x (15%) with its events removed, z, an exponential time in 0.1 days
+set.seed(4)
+cm <- data.frame(id = 1:50, x = as.integer(runif(50) < 0.15), z = round(rnorm(50), 2))
+cm$time <- round(rexp(50, 0.1 * exp(0.8 * cm$x + 0.3 * cm$z)), 1) + 0.1
+cens <- round(runif(50, 2, 25), 1)
+cm$event <- as.integer(cm$time <= cens)
+cm$time <- round(pmin(cm$time, cens), 1)
+cm$event[cm$x == 1] <- 0L
+# each patient split at a random cut: w = 0 before, 1 after
+set.seed(44)
+cut <- round(runif(50, 0.2, 0.9) * cm$time, 1)
+ok <- cut > 0 & cut < cm$time
+before <- data.frame(cm[, c("id", "x", "z")], start = 0, stop = ifelse(ok, cut, cm$time),
+                     event = ifelse(ok, 0L, cm$event), w = 0)
+after <- data.frame(cm[ok, c("id", "x", "z")], start = cut[ok], stop = cm$time[ok],
+                    event = cm$event[ok], w = 1)
+counting_monotone <- rbind(before, after)
+counting_monotone <- counting_monotone[order(counting_monotone$id, counting_monotone$start), ]
 
 one_case <- function(formula, data, data_name, covariates, options, pl = TRUE) {
   fit <- coxphf(formula, data = data, pl = pl, epsilon = 1e-13, gconv = 1e-13,
@@ -66,7 +89,11 @@ cases <- list(
                             heart_opts),
   monotone = c(one_case(Surv(time, event) ~ x + age, monotone, "monotone", c("x", "age"),
                         mono_opts),
-               list(coxph_x_coef = unname(coef(plain)["x"])))
+               list(coxph_x_coef = unname(coef(plain)["x"]))),
+  counting_monotone = one_case(Surv(start, stop, event) ~ x + z + w, counting_monotone,
+                               "counting_monotone", c("x", "z", "w"),
+                               list(time = "stop", start = "start", event = "event",
+                                    covariates = c("x", "z", "w")))
 )
 
 doc <- list(
@@ -76,7 +103,7 @@ doc <- list(
   packages = list(survival = as.character(packageVersion("survival")),
                   coxphf = as.character(packageVersion("coxphf")),
                   jsonlite = as.character(packageVersion("jsonlite"))),
-  data = list(monotone = monotone),
+  data = list(monotone = monotone, counting_monotone = counting_monotone),
   cases = cases)
 writeLines(toJSON(doc, digits = I(15), auto_unbox = TRUE, pretty = TRUE, na = "null"),
            out_file)

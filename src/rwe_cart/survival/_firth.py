@@ -119,8 +119,12 @@ def _maximise(A: core.CoxArrays, beta: np.ndarray, free: np.ndarray, max_iter: i
     the penalty gradient (coxphf steps with I alone, which converges only linearly, or
     not at all when the penalty is as curved as the likelihood, e.g. one event); I
     alone where that Hessian is not negative definite, far from the optimum. Steps are
-    capped at 5 standard errors and halved while l* does not increase. Stops when every
-    step is below 1e-10 standard errors.
+    capped at 5 standard errors and halved while l* does not increase.
+
+    Stops when every step is below 1e-10 standard errors, or below the resolution of
+    beta, or, for a step below 1e-6 standard errors, after taking it: Newton's last step
+    lands within rounding of the optimum, and l* itself is too noisy to judge steps that
+    small when (start, stop] data have a wide linear predictor.
     """
     st = core.evaluate(A, beta)
     pl = _pen_loglik(st)
@@ -131,7 +135,7 @@ def _maximise(A: core.CoxArrays, beta: np.ndarray, free: np.ndarray, max_iter: i
         g = _penalty_gradient(A, st, np.linalg.inv(st.imat))
         ustar = (st.U + g)[free]
         info = st.imat[ff]
-        se = np.sqrt(np.abs(np.diag(np.linalg.inv(info))))
+        se = np.maximum(np.sqrt(np.abs(np.diag(np.linalg.inv(info)))), 1e-300)
         exact = info - _penalty_jacobian(A, beta, g, free)[ff]
         try:
             np.linalg.cholesky(exact)
@@ -140,11 +144,11 @@ def _maximise(A: core.CoxArrays, beta: np.ndarray, free: np.ndarray, max_iter: i
             pass
         step = np.zeros(A.p)
         step[free] = np.linalg.solve(info, ustar)
-        if np.all(np.abs(step[free]) <= 1e-10 * np.maximum(se, 1e-300)):
+        size = float(np.max(np.abs(step[free]) / se))
+        if size <= 1e-10 or np.all(beta + step == beta):
             return st, pl, it
-        big = np.max(np.abs(step[free]) / np.maximum(se, 1e-300))
-        if big > 5.0:
-            step *= 5.0 / big
+        if size > 5.0:
+            step *= 5.0 / size
         for _ in range(60):
             cand = core.evaluate(A, beta + step)
             cpl = _pen_loglik(cand)
@@ -152,8 +156,13 @@ def _maximise(A: core.CoxArrays, beta: np.ndarray, free: np.ndarray, max_iter: i
                 break
             step /= 2.0
         else:
-            return st, pl, it  # no ascent direction left: at the optimum to rounding
+            if size <= 1e-6:
+                return st, pl, it
+            raise core.CoxFitError("the penalised likelihood cannot be improved",
+                                   "convergence", tuple(int(j) for j in np.flatnonzero(free)))
         beta, st, pl = beta + step, cand, cpl
+        if size <= 1e-6:
+            return st, pl, it
     raise core.CoxFitError(f"the penalised fit did not converge in {max_iter} iterations",
                            "convergence", tuple(int(j) for j in np.flatnonzero(free)))
 
@@ -203,7 +212,10 @@ def profile_limits(A: core.CoxArrays, ff: FirthFit, j: int, alpha: float, *,
 
     The limits solve 2 (l*max - l*_j(b)) = chi2_1(1 - alpha); each side is bracketed by
     doubling a multiple of the Wald SE, then solved by Brent's method to 1e-10. A side
-    that is not bracketed within 2^10 SE is reported as infinite.
+    not bracketed within 2^10 SE is infinite. Where the constrained fit cannot be
+    computed (the risk sets underflow far out), the bracket is sought between the last
+    point that worked and that one; if the limit lies beyond every computable point,
+    CoxFitError says so.
     """
     crit = float(chi2.ppf(1.0 - alpha, 1))
     bj = float(ff.state.beta[j])
@@ -213,23 +225,43 @@ def profile_limits(A: core.CoxArrays, ff: FirthFit, j: int, alpha: float, *,
     def h(b: float) -> float:
         return 2.0 * (ff.pen_loglik - _profile(A, ff, j, b, max_iter)) - crit
 
+    def outer_end(sign: float) -> tuple[float, float]:
+        """(inner, outer) with h(inner) < 0 <= h(outer); outer = +-inf if none."""
+        inner, k = bj, 1.0
+        while k <= 2.0 ** 10:
+            outer = bj + sign * k * se
+            try:
+                if h(outer) >= 0:
+                    return inner, outer
+                inner, k = outer, 2.0 * k
+            except core.CoxFitError:
+                for _ in range(40):  # the computable edge between inner and outer
+                    mid = (inner + outer) / 2.0
+                    try:
+                        if h(mid) >= 0:
+                            return inner, mid
+                        inner = mid
+                    except core.CoxFitError:
+                        outer = mid
+                raise core.CoxFitError(
+                    f"the profile penalised likelihood stays inside the "
+                    f"{1 - alpha:.0%} region up to {inner:.4g}, beyond which it cannot be "
+                    "computed", "convergence", (j,)) from None
+        return inner, sign * np.inf
+
     try:
         out = []
         for sign in (-1.0, 1.0):
-            inner, k = bj, 1.0
-            outer = bj + sign * k * se
-            while h(outer) < 0:
-                inner = outer
-                k *= 2.0
-                if k > 2.0 ** 10:
-                    outer = np.nan
-                    break
-                outer = bj + sign * k * se
-            if np.isnan(outer):
-                out.append(sign * np.inf)
+            inner, outer = outer_end(sign)
+            if np.isinf(outer):
+                out.append(outer)
                 continue
-            out.append(brentq(h, min(inner, outer), max(inner, outer), xtol=1e-10,
-                              rtol=1e-12))
+            try:
+                out.append(brentq(h, min(inner, outer), max(inner, outer), xtol=1e-10,
+                                  rtol=1e-12))
+            except (RuntimeError, ValueError) as exc:
+                raise core.CoxFitError(f"the profile limit was not found ({exc})",
+                                       "convergence", (j,)) from None
     finally:
         A.work = None
     return out[0], out[1]

@@ -511,7 +511,9 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
       log-likelihoods and ``tests`` the penalised likelihood-ratio and Wald tests.
       coxphf reports its log-likelihood on standardised covariates: it is ours minus
       sum(log sd(x_j)), so the likelihood-ratio statistics are equal. Any ties method
-      (coxphf: Breslow only), strata and ``(start, stop]`` data are supported.
+      (coxphf: Breslow only), strata and ``(start, stop]`` data are supported. With
+      ``(start, stop]`` rows, a row whose start equals an event time is not at risk at
+      it (R's ``coxph``); coxphf counts it, so on such data the two differ.
 
     References
     ----------
@@ -681,8 +683,14 @@ def _firth_inference(A, names, alpha, profiled):
     pval = 2 * norm.sf(np.abs(z))
     for t in profiled:
         j = names.index(t)
-        lower[j], upper[j] = _firth.profile_limits(A, ff, j, alpha)
-        pval[j] = _firth.profile_p(A, ff, j)[1]
+        try:
+            lower[j], upper[j] = _firth.profile_limits(A, ff, j, alpha)
+            pval[j] = _firth.profile_p(A, ff, j)[1]
+        except core.CoxFitError as exc:
+            raise NotEstimableError(
+                f"the profile penalised likelihood of {t!r} could not be computed ({exc}); "
+                f"leave {t!r} out of profile= or pass profile=False for Wald limits"
+            ) from None
     summary = pd.DataFrame({"term": names, "coef": beta.copy(), "se": se,
                             "hr": np.exp(beta), "lower": np.exp(lower),
                             "upper": np.exp(upper), "z": z, "p": pval})
@@ -719,9 +727,9 @@ def _check_firth_options(firth, profile, weights, cluster, robust) -> None:
 
 
 def _profiled_terms(firth, profile, names) -> tuple[str, ...]:
-    if not firth or profile is False:
+    if not firth or (isinstance(profile, (bool, np.bool_)) and not profile):
         return ()
-    if profile is None or profile is True:
+    if profile is None or (isinstance(profile, (bool, np.bool_)) and profile):
         return tuple(names)
     wanted = [profile] if isinstance(profile, str) else list(profile)
     unknown = [t for t in wanted if t not in names]
