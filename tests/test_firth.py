@@ -158,6 +158,8 @@ def test_option_errors():
         cox(lung, **kw, profile=True)
     with pytest.raises(ValueError, match=r"profile= names \['agee'\]"):
         cox(lung, **kw, firth=True, profile=["agee"])
+    with pytest.raises(TypeError, match="profile must be True, False, None or term names"):
+        cox(lung, **kw, firth=True, profile=5)
     with pytest.raises(TypeError, match="firth must be True or False"):
         cox(lung, **kw, firth="yes")
     m = cox(lung, **kw, firth=True, profile=False)

@@ -731,7 +731,12 @@ def _profiled_terms(firth, profile, names) -> tuple[str, ...]:
         return ()
     if profile is None or (isinstance(profile, (bool, np.bool_)) and profile):
         return tuple(names)
-    wanted = [profile] if isinstance(profile, str) else list(profile)
+    if isinstance(profile, str):
+        wanted = [profile]
+    elif isinstance(profile, Sequence | np.ndarray | pd.Index):
+        wanted = list(profile)
+    else:
+        raise TypeError(f"profile must be True, False, None or term names, got {profile!r}")
     unknown = [t for t in wanted if t not in names]
     if unknown:
         raise ValueError(f"profile= names {unknown}, which are not coefficients of the "
