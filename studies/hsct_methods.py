@@ -136,7 +136,8 @@ def fit_methods(cohort, methods, *, ccw_boot: int = 0, ccw_seed: int = 1) -> lis
                                 firth=m == "landmark_firth")
             elif m == "ccw":
                 e = ccw_cohort(cohort, "PFS", grace=CCW_GRACE, covariates=COVARIATES,
-                               n_boot=ccw_boot, seed=ccw_seed, backend="sequential")
+                               n_boot=ccw_boot, seed=ccw_seed, backend="sequential",
+                               hr_ci="bootstrap" if ccw_boot else "sandwich")
             else:
                 raise ValueError(f"unknown method {m!r}")
             lo, hi = math.log(e.lower), math.log(e.upper)

@@ -310,6 +310,16 @@ def test_bootstrap_identical_across_backends(rocca_cohort):
     # patients are resampled: the replicates differ from the estimate and from each other
     reps = seq.extra["result"].bootstrap.replicates
     assert reps["log_hr"].nunique() == 6 and seq.extra["result"].bootstrap.n_failed == 0
+    # the HR interval is the robust sandwich unless the bootstrap is asked for; the
+    # contrasts keep their bootstrap limits either way
+    res = seq.extra["result"]
+    robust = res.cox.summary.iloc[0]
+    assert (seq.lower, seq.upper, seq.p) == (robust["lower"], robust["upper"], robust["p"])
+    assert "HR interval: robust sandwich" in seq.note
+    boot = ccw_cohort(rocca_cohort, backend="sequential", hr_ci="bootstrap", **kw)
+    lo, hi = np.exp(res.bootstrap.lower["log_hr"]), np.exp(res.bootstrap.upper["log_hr"])
+    assert (boot.hr, boot.lower, boot.upper) == (seq.hr, lo, hi)
+    pd.testing.assert_frame_equal(boot.extra["contrasts"], seq.extra["contrasts"])
     assert np.isfinite(seq.extra["contrasts"].filter(like="_lower").to_numpy()).all()
 
 
@@ -337,6 +347,8 @@ def _base_kw():
     ({"horizons": (0,)}, "horizons must be positive"),
     ({"horizons": (5000,)}, "after the last follow-up time"),
     ({"n_boot": 1}, "n_boot must be 0"),
+    ({"hr_ci": "wald"}, "hr_ci must be 'sandwich' or 'bootstrap'"),
+    ({"hr_ci": "bootstrap", "n_boot": 0}, "hr_ci='bootstrap' needs n_boot"),
     ({"truncate": (99, 1)}, "lower < upper"),
     ({"truncate": "x"}, "truncate must be"),
     ({"covariates": ["nope"]}, "not found"),

@@ -77,9 +77,10 @@ class CCWResult:
         log HR), ``survival`` (per arm),
         ``risk_difference`` (risk under treat-within-G minus risk under never-treat,
         risk = 1 − survival) and ``survival_ratio`` (treat / never) at each horizon.
-        ``se``/``lower``/``upper`` are bootstrap (percentile limits) when ``n_boot`` > 0;
-        otherwise the robust (sandwich) Cox limits and the IJ limits of the weighted
-        Kaplan–Meier, and NaN for the contrasts.
+        The hazard ratio's ``se``/``lower``/``upper``/``p`` follow ``hr_ci`` (robust
+        sandwich by default, or percentile bootstrap). The other measures have bootstrap
+        (percentile) limits when ``n_boot`` > 0; otherwise the IJ limits of the weighted
+        Kaplan–Meier for survival, and NaN for the contrasts.
     km : KaplanMeier
         Weighted Kaplan–Meier curves, one per arm (groups in the order never, treat), on
         time since time zero; R's ``survfit(Surv(start, stop, event) ~ arm, weights = w,
@@ -88,12 +89,12 @@ class CCWResult:
     cox : CoxModel
         Weighted Cox model ``arm`` (1 = treat within G), robust SE clustered on patient.
     hr, lower, upper, p : float
-        Hazard ratio treat vs never with its limits and p-value. Bootstrapped: percentile
-        limits, and the percentile-bootstrap test of HR = 1, p = 2 (k + 1) / (B + 1) with k
-        the smaller number of replicates of log HR on either side of 0 (so p < 0.05 goes
-        with limits that exclude 1). Without bootstrap: the robust (sandwich, clustered on
-        patient) Cox limits and Wald p-value, which ignore that the weights are
-        estimated.
+        Hazard ratio treat vs never with its limits and p-value. ``hr_ci="sandwich"``
+        (default): the robust (sandwich, clustered on patient) Cox limits and Wald
+        p-value, which ignore that the weights are estimated. ``hr_ci="bootstrap"``:
+        percentile limits, and the percentile-bootstrap test of HR = 1,
+        p = 2 (k + 1) / (B + 1) with k the smaller number of replicates of log HR on
+        either side of 0 (so p < 0.05 goes with limits that exclude 1).
     contrasts : pandas.DataFrame
         ``horizon, survival_never, survival_treat, risk_difference, survival_ratio`` and
         the limits ``*_lower``/``*_upper`` of each (one row per horizon).
@@ -147,8 +148,10 @@ class CCWResult:
 
     def _header(self) -> str:
         o = self.options
-        ci = (f"bootstrap of patients, {o['n_boot']} replicates" if o["n_boot"]
-              else "robust / IJ limits (no bootstrap)")
+        hr_words = ("percentile bootstrap" if o["hr_ci"] == "bootstrap"
+                    else "robust sandwich")
+        ci = (f"HR {hr_words}; curves and contrasts: bootstrap of patients, {o['n_boot']} "
+              "replicates" if o["n_boot"] else "robust / IJ limits (no bootstrap)")
         trunc = o["truncate"] if o["truncate"] is not None else "none"
         return (f"Clone–censor–weight: {self.labels[1]} vs {self.labels[0]}; "
                 f"{self.n} patients, {self.events} events; weights: {o['weight_model']} "
@@ -751,7 +754,8 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
         seed: int = 20240630, backend: Literal["sequential", "joblib", "dask"] | None = None,
         n_jobs: int = -1, alpha: float = 0.05, max_failed: float = 0.05,
         progress: bool = False, labels: tuple[str, str] | None = None,
-        time_zero: str = "time zero") -> CCWResult:
+        time_zero: str = "time zero",
+        hr_ci: Literal["sandwich", "bootstrap"] = "sandwich") -> CCWResult:
     """Emulate a trial of *treat within a grace period* vs *never treat* by CCW.
 
     Parameters
@@ -802,6 +806,14 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
         Names of the never-treat and treat-within-G arms (``km`` groups).
     time_zero : str
         Words for time zero, used in the result's description.
+    hr_ci : {"sandwich", "bootstrap"}
+        Interval and p-value of the hazard ratio: the robust sandwich of the weighted Cox
+        model (clustered on patient; default) or the percentile bootstrap (needs
+        ``n_boot``). The survival and contrast limits at the horizons are bootstrap
+        limits whenever ``n_boot`` > 0. In the package's simulation study (n = 400,
+        500 cohorts) the sandwich interval covered 94.4% under both no effect and an
+        effect; the percentile interval with B = 200 covered 91.8% and 93.0%
+        (``studies/README.md``).
 
     Returns
     -------
@@ -862,6 +874,10 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
         raise ValueError(f"n_boot must be 0 (no bootstrap) or an int >= 2, got {n_boot!r}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    if hr_ci not in ("sandwich", "bootstrap"):
+        raise ValueError(f"hr_ci must be 'sandwich' or 'bootstrap', got {hr_ci!r}")
+    if hr_ci == "bootstrap" and not n_boot:
+        raise ValueError("hr_ci='bootstrap' needs n_boot >= 2 bootstrap replicates")
     labels = tuple(labels) if labels is not None else (
         "never treated", f"treated within {grace:g} days")
     if len(labels) != 2 or labels[0] == labels[1]:
@@ -912,7 +928,7 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
                          progress=progress)
 
     summ = model_out.summary.iloc[0]
-    if boot is not None:
+    if hr_ci == "bootstrap":
         se_log = float(boot.se["log_hr"])
         hr = math.exp(point[0])
         lower, upper = math.exp(boot.lower["log_hr"]), math.exp(boot.upper["log_hr"])
@@ -944,7 +960,7 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
     options = {"grace": grace, "horizons": tuple(hz.tolist()), "weight_model": weight_model,
                "stabilized": bool(stabilized), "truncate": trunc, "interval": float(interval),
                "n_boot": int(n_boot), "seed": seed, "alpha": float(alpha),
-               "labels": labels, "time_zero": time_zero}
+               "labels": labels, "time_zero": time_zero, "hr_ci": hr_ci}
     return CCWResult(table=table, km=km, cox=model_out, hr=hr, lower=lower, upper=upper,
                      p=pval, contrasts=contrasts, weights=weights_tab, counts=counts,
                      clones=clones, weight_model=wm, bootstrap=boot, excluded=excluded,
@@ -1045,14 +1061,14 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
         censored at G in the HSCT arm unless the endpoint came first, so use it with PFS
         or EFS (non-responders progress early) and only as a sensitivity analysis.
     horizons, weight_model, stabilized, truncate, n_boot, seed, backend, **options
-        As :func:`ccw` (``options``: ``interval``, ``n_jobs``, ``alpha``,
+        As :func:`ccw` (``options``: ``hr_ci``, ``interval``, ``n_jobs``, ``alpha``,
         ``max_failed``, ``progress``).
 
     Returns
     -------
     ExposureEstimate
         method ``"ccw"``; ``hr``/``lower``/``upper``/``p`` from the weighted Cox model
-        (bootstrap limits); ``n`` eligible patients and their ``events``; ``extra``:
+        (limits as ``hr_ci``); ``n`` eligible patients and their ``events``; ``extra``:
         ``result`` (the :class:`CCWResult`), ``km`` (weighted curves per arm, for
         ``plot_km``), ``contrasts`` (survival per arm, risk difference and survival ratio
         at the horizons with bootstrap limits), ``table``, ``weights`` (weight
@@ -1147,7 +1163,9 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
     if np.isfinite(first["risk_difference_lower"]):
         rd += (f" ({first['risk_difference_lower']:+.3f} to "
                f"{first['risk_difference_upper']:+.3f})")
-    note = f"{rd}; {adj}; {_ASSUMPTIONS}"
+    hr_words = ("percentile bootstrap" if res.options["hr_ci"] == "bootstrap"
+                else "robust sandwich")
+    note = f"{rd}; {adj}; HR interval: {hr_words}; {_ASSUMPTIONS}"
     if res.weight_model["note"]:
         note += f"; {res.weight_model['note']}"
     n_excl = len(res.excluded)
