@@ -165,16 +165,18 @@ def test_landmark_on_rocca(rocca):
 
 
 def test_firth_landmark_on_rocca(rocca):
-    plain = X.landmark(rocca, "PFS", at=100, covariates=CONFOUNDERS)
-    firth = X.landmark(rocca, "PFS", at=100, covariates=CONFOUNDERS, firth=True)
+    plain = X.landmark(rocca, "PFS", at=100, covariates=CONFOUNDERS, firth=False)
+    firth = X.landmark(rocca, "PFS", at=100, covariates=CONFOUNDERS)  # the default
     assert (firth.n, firth.events) == (plain.n, plain.events)
     assert firth.extra["model"].meta["profiled"] == ("exposed",)
     # the penalty pulls the estimate towards 1 (it shrinks |log HR| here)
     assert abs(np.log(firth.hr)) < abs(np.log(plain.hr))
     assert firth.lower < firth.hr < firth.upper and "Firth" in firth.note
-    side = rc.hsct_effect(rocca, "PFS", methods=["landmark"], covariates=CONFOUNDERS,
-                          firth=True)
+    side = rc.hsct_effect(rocca, "PFS", methods=["landmark"], covariates=CONFOUNDERS)
     assert side["landmark"].hr == firth.hr
+    ordinary = rc.hsct_effect(rocca, "PFS", methods=["landmark"], covariates=CONFOUNDERS,
+                              firth=False)
+    assert ordinary["landmark"].hr == plain.hr and "Firth" not in ordinary["landmark"].note
     assert side["landmark"].label == "Landmark (day 100, Firth)"
     grid = X.landmark_grid(rocca, "PFS", landmarks=[100], covariates=CONFOUNDERS, firth=True)
     assert grid.table["hr"].iloc[0] == firth.hr

@@ -262,8 +262,8 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
     **options
         Options shared by the methods that accept them — ``population``, ``alpha``,
         ``ties``, ``robust``, ``strata``, ``times``, ``window``, ``landmarks``,
-        ``degree``, ``horizon``, ``firth`` (Firth-penalised landmark model) — or a dict
-        per method, e.g.
+        ``degree``, ``horizon``, ``firth`` (the landmark row's model: Firth-penalised
+        by default, ``firth=False`` for the ordinary Cox fit) — or a dict per method, e.g.
         ``time_varying={"robust": True}``, ``ccw={"n_boot": 200}``.
 
     Returns

@@ -572,7 +572,7 @@ def _cohort_frame(cohort, endpoint, covariates):
 def landmark(cohort, endpoint: str = "PFS", *, at: float | str = 100.0,
              covariates: Sequence[str] = (), horizon: float | None = None,
              strata: str | Sequence[str] | None = None, alpha: float = 0.05,
-             firth: bool = False) -> ExposureEstimate:
+             firth: bool = True) -> ExposureEstimate:
     """Landmark analysis of HSCT in remission: exposed = transplanted on or before day L.
 
     Parameters
@@ -590,8 +590,12 @@ def landmark(cohort, endpoint: str = "PFS", *, at: float | str = 100.0,
         Baseline factors with their own baseline hazard.
     alpha : float
     firth : bool
-        Firth-penalised Cox model with a profile-likelihood CI (see :func:`landmark_cox`);
-        recommended when few patients are transplanted by L.
+        Firth-penalised Cox model with a profile-likelihood CI (see :func:`landmark_cox`),
+        the default here: few patients are transplanted by L, and in the package's
+        simulation study (``studies/README.md``; n = 400, 2,000 cohorts) it was unbiased
+        where the ordinary fit was not (log-HR bias +0.008 vs −0.063 at a true effect)
+        and never failed where the ordinary fit failed on 31 of 1,500 cohorts of 189.
+        ``False``: the ordinary partial likelihood (R's ``coxph``).
 
     Returns
     -------
@@ -628,9 +632,9 @@ def landmark(cohort, endpoint: str = "PFS", *, at: float | str = 100.0,
 def landmark_grid(cohort, endpoint: str = "PFS", *,
                   landmarks: Sequence[float] = DEFAULT_LANDMARKS,
                   covariates: Sequence[str] = (), horizon: float | None = None,
-                  alpha: float = 0.05, firth: bool = False) -> LandmarkGrid:
+                  alpha: float = 0.05, firth: bool = True) -> LandmarkGrid:
     """Landmark hazard ratios of HSCT in remission over a grid of landmark days
-    (``firth=True``: Firth-penalised fits, see :func:`landmark_cox`).
+    (Firth-penalised fits by default, as :func:`landmark`; ``firth=False``: ordinary).
 
     Returns
     -------
