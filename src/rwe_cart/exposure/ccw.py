@@ -146,11 +146,15 @@ class CCWResult:
         """Arm labels (never, treat), as the groups of ``km``."""
         return tuple(self.options["labels"])
 
+    @property
+    def hr_ci_words(self) -> str:
+        """How the hazard ratio's interval was made, in words."""
+        return ("percentile bootstrap" if self.options["hr_ci"] == "bootstrap"
+                else "robust sandwich")
+
     def _header(self) -> str:
         o = self.options
-        hr_words = ("percentile bootstrap" if o["hr_ci"] == "bootstrap"
-                    else "robust sandwich")
-        ci = (f"HR {hr_words}; curves and contrasts: bootstrap of patients, {o['n_boot']} "
+        ci = (f"HR {self.hr_ci_words}; curves and contrasts: bootstrap of patients, {o['n_boot']} "
               "replicates" if o["n_boot"] else "robust / IJ limits (no bootstrap)")
         trunc = o["truncate"] if o["truncate"] is not None else "none"
         return (f"Clone–censor–weight: {self.labels[1]} vs {self.labels[0]}; "
@@ -1163,9 +1167,7 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
     if np.isfinite(first["risk_difference_lower"]):
         rd += (f" ({first['risk_difference_lower']:+.3f} to "
                f"{first['risk_difference_upper']:+.3f})")
-    hr_words = ("percentile bootstrap" if res.options["hr_ci"] == "bootstrap"
-                else "robust sandwich")
-    note = f"{rd}; {adj}; HR interval: {hr_words}; {_ASSUMPTIONS}"
+    note = f"{rd}; {adj}; HR interval: {res.hr_ci_words}; {_ASSUMPTIONS}"
     if res.weight_model["note"]:
         note += f"; {res.weight_model['note']}"
     n_excl = len(res.excluded)
