@@ -1,7 +1,8 @@
-"""Load the R reference values in ``../shared/reference`` (see its README.md).
+"""Load the R reference values in ``tests/reference`` (see its README.md).
 
-The directory is ``<repo>/../shared/reference`` unless the environment variable
-``RWE_CART_REFERENCE`` points elsewhere. JSON ``null`` (R's NA, NaN and Inf) is read
+The directory is ``tests/reference`` beside this file: the repository carries every value its
+tests compare with, and ``tests/reference/make_reference.R`` and ``make_multistate.R``
+regenerate them. JSON ``null`` (R's NA, NaN and Inf) is read
 as ``float("nan")`` everywhere, so numeric lists go straight into ``np.asarray``.
 
     from reference import load_case, load_data
@@ -24,11 +25,8 @@ __all__ = ["reference_dir", "load_case", "load_data", "case_frames", "as_array",
 
 
 def reference_dir() -> Path:
-    """The reference directory (``RWE_CART_REFERENCE`` or ``<repo>/../shared/reference``)."""
-    env = os.environ.get("RWE_CART_REFERENCE")
-    if env:
-        return Path(env).expanduser().resolve()
-    return Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+    """The reference directory, ``tests/reference``."""
+    return Path(__file__).resolve().parent / "reference"
 
 
 def _path(relpath: str | os.PathLike, suffix: str, subdir: str | None = None) -> Path:
@@ -40,8 +38,8 @@ def _path(relpath: str | os.PathLike, suffix: str, subdir: str | None = None) ->
     full = p if p.is_absolute() else reference_dir() / p
     if not full.exists():
         raise FileNotFoundError(
-            f"R reference file {full} not found; set RWE_CART_REFERENCE to the "
-            "shared/reference directory (see its README.md)"
+            f"R reference file {full} not found; tests/reference/README.md says how "
+            "to regenerate the reference values"
         )
     return full
 

@@ -1,7 +1,7 @@
 """Exposure methods against R (survival 3.5-3) on the Stanford heart-transplant data.
 
 Every comparison goes through the generic exposure functions (not `rc.cox` directly).
-Reference values are read from ../shared/reference (see reference.py); none is copied here.
+Reference values are read from tests/reference (see reference.py).
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@
 # event times), the same with a robust variance clustered on id (V is then the robust
 # variance), and a Breslow fit on lung stratified by sex (each profile in its stratum).
 #
-# Run from the repository root (reads ../shared/reference/data, writes
+# Run from the repository root (reads tests/reference/data, writes
 # tests/data/cox_predict.json, about 1 s):
 #   Rscript tests/data/make_cox_predict.R
 # Made with R 4.2.2, survival 3.5-3, jsonlite 1.8.4; rerunning gives identical output.
@@ -18,7 +18,7 @@ suppressPackageStartupMessages({
   library(survival)
   library(jsonlite)
 })
-ref <- file.path("..", "shared", "reference", "data")
+ref <- file.path("tests", "reference", "data")
 out_file <- file.path("tests", "data", "cox_predict.json")
 heart <- read.csv(file.path(ref, "heart.csv"))
 lung <- read.csv(file.path(ref, "lung.csv"))

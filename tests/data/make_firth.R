@@ -26,7 +26,7 @@ suppressPackageStartupMessages({
   library(coxphf)
   library(jsonlite)
 })
-ref <- file.path("..", "shared", "reference", "data")
+ref <- file.path("tests", "reference", "data")
 out_file <- file.path("tests", "data", "firth.json")
 heart <- read.csv(file.path(ref, "heart.csv"))
 lung <- read.csv(file.path(ref, "lung.csv"))

@@ -1,4 +1,4 @@
-# Self-made R reference values for rwe_cart.survival.logrank, beyond ../shared/reference:
+# Self-made R reference values for rwe_cart.survival.logrank, beyond tests/reference:
 #   * Fleming–Harrington weights: survdiff(rho = 1) and rho = 0.5 (2 groups, 4 groups,
 #     stratified), on whole-number times (mgus2 futime in months, lung time in days);
 #   * left truncation: survdiff has no counting-process form, so the reference is the
@@ -8,7 +8,7 @@
 #
 # Run from the repository root (writes tests/data/logrank_rho.json, about 1 s):
 #   Rscript tests/data/make_logrank_rho.R
-# The reference CSVs are read from $RWE_CART_REFERENCE or ../shared/reference.
+# The reference CSVs are read from tests/reference (run from the repository root).
 # Made with R 4.2.2, survival 3.5-3, jsonlite 1.8.4; rerunning gives identical output.
 
 suppressPackageStartupMessages({
@@ -16,7 +16,7 @@ suppressPackageStartupMessages({
   library(jsonlite)
 })
 
-ref <- Sys.getenv("RWE_CART_REFERENCE", "../shared/reference")
+ref <- file.path("tests", "reference")
 out_file <- file.path("tests", "data", "logrank_rho.json")
 mgus2 <- read.csv(file.path(ref, "data", "mgus2.csv"))
 lung <- read.csv(file.path(ref, "data", "lung.csv"))
