@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from scipy.special import ndtri
 from scipy.stats import chi2, norm
 
 from . import _competing_core as core
+from . import _formula
 from . import _validate as V
 from .results import SummaryDisplay
 
@@ -373,9 +374,9 @@ class CumulativeIncidence(SummaryDisplay):
 
 
 def cumulative_incidence(
-    data: pd.DataFrame,
-    time: str,
-    cause: str,
+    data: pd.DataFrame | str,
+    time: str | pd.DataFrame | None = None,
+    cause: str | None = None,
     *,
     by: str | None = None,
     alpha: float = 0.05,
@@ -388,7 +389,9 @@ def cumulative_incidence(
     Parameters
     ----------
     data : pandas.DataFrame
-        One row per subject.
+        One row per subject. Or an R formula given first,
+        ``rc.cumulative_incidence("Surv(time, cause) ~ group", data)``, which replaces
+        `time`, `cause` and `by`.
     time : str
         Column of follow-up times (>= 0).
     cause : str
@@ -458,6 +461,13 @@ def cumulative_incidence(
     2   3.0  0.4
     3   4.0  0.8
     """
+    data, parsed = _formula.split_call(data, time, "cumulative_incidence")
+    if parsed is not None:
+        data, a = _formula.curve_arguments(parsed, data, {"cause": cause, "by": by},
+                                           "cumulative_incidence", entry=False)
+        return cumulative_incidence(data, a["time"], a["status"], by=a["group"], alpha=alpha,
+                                    variance=variance, censored=censored, timefix=timefix)
+    _formula.require("cumulative_incidence", time=time, cause=cause)
     V.check_frame(data, [("time", time), ("cause", cause), ("by", by)])
     z = _z(alpha)
     if variance not in VARIANCES:
@@ -715,11 +725,12 @@ def _failure_code(causes: list, failure_cause: Any, cause: str) -> int:
 
 
 def fine_gray(
-    data: pd.DataFrame,
+    data: pd.DataFrame | str,
+    formula: str | pd.DataFrame | None = None,
     *,
-    time: str,
-    cause: str,
-    covariates: Sequence[str],
+    time: str | None = None,
+    cause: str | None = None,
+    covariates: Sequence[str] | None = None,
     failure_cause: Any = 1,
     method: str = "crr",
     censored: Any = 0,
@@ -735,6 +746,12 @@ def fine_gray(
     ----------
     data : pandas.DataFrame
         One row per subject.
+    formula
+        Instead of `time`, `cause`, `covariates` and `cluster`, an R formula
+        ``"Surv(time, cause) ~ age + C(sex) + cluster(id)"``, given first or second
+        (``rc.fine_gray(formula, data, failure_cause=1)``); terms as in
+        :func:`rwe_cart.cox`, named as R's ``model.matrix``, so a logical column ``x``
+        gives the coefficient ``xTRUE`` with either method.
     time, cause, censored
         As :func:`cumulative_incidence`.
     covariates : sequence of str
@@ -786,6 +803,20 @@ def fine_gray(
     """
     if method not in ("crr", "finegray"):
         raise ValueError(f"method must be 'crr' or 'finegray', got {method!r}")
+    data, parsed = _formula.split_call(data, formula, "fine_gray", formula_second=True)
+    if parsed is not None:
+        if parsed.start is not None or parsed.strata:
+            raise ValueError(f"fine_gray takes Surv(time, cause) ~ covariates [+ cluster()], "
+                             f"without delayed entry or strata (formula {parsed.text!r})")
+        data, a, spec = _formula.model_arguments(
+            parsed, data, {"time": time, "cause": cause, "covariates": covariates,
+                           "cluster": cluster}, "fine_gray")
+        fit = fine_gray(data, time=a["time"], cause=parsed.status, covariates=a["covariates"],
+                        failure_cause=failure_cause, method=method, censored=censored,
+                        alpha=alpha, ties=ties, cluster=a["cluster"], maxiter=maxiter,
+                        gtol=gtol)
+        return replace(fit, meta={**fit.meta, "formula": parsed.text, "model_spec": spec})
+    _formula.require("fine_gray", time=time, cause=cause, covariates=covariates)
     if isinstance(covariates, str):
         covariates = [covariates]
     covariates = list(covariates)

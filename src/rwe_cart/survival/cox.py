@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
@@ -25,7 +25,7 @@ from scipy.special import ndtri
 from scipy.stats import chi2, norm
 
 from . import _cox_core as core
-from . import _firth
+from . import _firth, _formula
 from . import _validate as V
 from ._cox_design import Design, Inputs, build_rows, r_means, read_inputs
 from .km import CONF_TYPES, _confint
@@ -318,6 +318,13 @@ class CoxModel:
         times = np.asarray(times, dtype=np.float64).reshape(-1)
         if not np.all(np.isfinite(times)):
             raise ValueError("times must be finite")
+        parsed = self.meta.get("surv_formula")
+        if parsed is not None:       # a formula fit: code the profile as the data were
+            spec = self.meta["model_spec"]
+            if spec is not None:
+                profile = _formula.transform(spec, profile, parsed.text)
+            if len(parsed.strata) > 1 and all(s in profile for s in parsed.strata):
+                profile, _ = _formula.strata_column(parsed, profile)
         Xp = build_rows(profile, d)
         if self.strata is not None:
             if self.strata not in profile.columns:
@@ -411,7 +418,9 @@ class CoxModel:
 # ---------------------------------------------------------------------------------------
 # Public estimators
 # ---------------------------------------------------------------------------------------
-def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] | str,
+def cox(data: pd.DataFrame | str, formula: str | pd.DataFrame | None = None, *,
+        time: str | None = None, event: str | None = None,
+        covariates: Sequence[str] | str | None = None,
         start: str | None = None, ties: Literal["efron", "breslow"] = "efron",
         strata: str | None = None, weights: str | None = None, cluster: str | None = None,
         robust: bool | None = None, alpha: float = 0.05, timefix: bool = True,
@@ -426,6 +435,16 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
         One row per subject, or per ``(start, stop]`` interval for time-varying
         covariates / delayed entry. No row is ever dropped: missing values in a used
         column are an error that names the column and rows.
+    formula
+        Instead of the column arguments, an R formula
+        ``"Surv(start, stop, event) ~ age + C(sex) + strata(site) + cluster(id)"``
+        (``Surv(time, event)`` without delayed entry), given first or second:
+        ``rc.cox(formula, data)`` or ``rc.cox(data, formula)``. The right side is a
+        Wilkinson formula (formulaic): interactions ``a:b``/``a*b``, ``C(x)``,
+        transformations such as ``np.log(x)``, splines ``bs(x, df=3)``/``cr(x, df=3)``,
+        and R's ``strata()`` and ``cluster()``. Coefficients are named as R's
+        ``model.matrix`` (``sexM``, ``age:sexM``, ``bs(x, df=3)1``); the fit equals the
+        column-list call on the same columns.
     time
         Follow-up (stop) time column.
     event
@@ -536,6 +555,16 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
     ...              covariates=["age", "transplant"], cluster="id")  # doctest: +SKIP
     >>> fit.summary                                               # doctest: +SKIP
     """
+    data, parsed = _formula.split_call(data, formula, "cox", formula_second=True)
+    if parsed is not None:
+        data, columns, spec = _formula.model_arguments(
+            parsed, data, {"time": time, "event": event, "covariates": covariates,
+                           "start": start, "strata": strata, "cluster": cluster}, "cox")
+        fit = cox(data, event=parsed.status, ties=ties, weights=weights, robust=robust,
+                  alpha=alpha, timefix=timefix, firth=firth, profile=profile, **columns)
+        return replace(fit, formula=parsed.text,
+                       meta={**fit.meta, "model_spec": spec, "surv_formula": parsed})
+    _formula.require("cox", time=time, event=event, covariates=covariates)
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     if not (0 < alpha < 1):
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
