@@ -172,3 +172,35 @@ def test_missing_value_in_a_formula_column_names_column_and_rows():
     lung.loc[[3, 8], "age"] = np.nan
     with pytest.raises(ValueError, match=r"column 'age' has 2 missing value\(s\) \(rows 3, 8\)"):
         rc.cox("Surv(time, status) ~ np.log(age) + sex", lung)
+
+
+def test_statsmodels_and_broom_names_on_cox_and_fine_gray():
+    heart = load_data("heart")
+    fit = rc.cox("Surv(start, stop, event) ~ age + transplant + cluster(id)", heart)
+    s = fit.summary.set_index("term")
+    np.testing.assert_array_equal(fit.params, s["coef"])
+    np.testing.assert_array_equal(fit.bse, s["robust_se"])
+    np.testing.assert_array_equal(fit.pvalues, s["p"])
+    np.testing.assert_allclose(np.exp(fit.conf_int()), s[["lower", "upper"]], rtol=1e-14)
+    wide = fit.conf_int(0.10)
+    np.testing.assert_allclose(wide[1] - wide[0], 2 * 1.6448536269514722 * s["robust_se"],
+                               rtol=1e-12)
+    t = fit.tidy(exponentiate=True)
+    assert list(t.columns) == ["term", "estimate", "std.error", "robust.se", "statistic",
+                               "p.value", "conf.low", "conf.high"]
+    np.testing.assert_array_equal(t["estimate"], s["hr"])
+    np.testing.assert_array_equal(t["std.error"], s["se"])
+    mgus2 = load_data("mgus2")
+    fg = rc.fine_gray("Surv(etime, event) ~ age + sex", mgus2)
+    assert list(fg.tidy().columns) == ["term", "estimate", "std.error", "statistic",
+                                       "p.value", "conf.low", "conf.high"]
+    np.testing.assert_allclose(fg.tidy(conf_level=0.9)["conf.high"],
+                               fg.params + 1.6448536269514722 * fg.bse, rtol=1e-12)
+
+
+def test_profile_limits_exist_only_at_the_fits_level():
+    lung = load_data("lung")
+    fit = rc.cox("Surv(time, status) ~ age + sex", lung, firth=True, profile=["sex"])
+    assert fit.tidy()["conf.low"].notna().all()
+    with pytest.raises(ValueError, match=r"\['sex'\] are profile-likelihood limits"):
+        fit.conf_int(0.1)

@@ -30,7 +30,7 @@ from scipy.stats import chi2, norm
 from . import _competing_core as core
 from . import _formula
 from . import _validate as V
-from .results import SummaryDisplay
+from .results import RegressionResult, SummaryDisplay
 
 __all__ = [
     "cumulative_incidence",
@@ -619,7 +619,7 @@ def gray_test(
 # Fine-Gray
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class FineGrayModel:
+class FineGrayModel(RegressionResult):
     """A Fine–Gray subdistribution hazards model.
 
     Attributes

@@ -29,7 +29,7 @@ from . import _firth, _formula
 from . import _validate as V
 from ._cox_design import Design, Inputs, build_rows, r_means, read_inputs
 from .km import CONF_TYPES, _confint
-from .results import TestResult
+from .results import RegressionResult, TestResult
 
 __all__ = ["cox", "cox_coef", "CoxModel", "CoxCoef", "Concordance", "LogLik",
            "PH_TRANSFORMS"]
@@ -84,7 +84,7 @@ class _Core:
 # Result
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)  # eq=False: DataFrames do not compare to a bool
-class CoxModel:
+class CoxModel(RegressionResult):
     """A fitted Cox model, laid out as R's ``summary(coxph(...))``.
 
     Attributes
@@ -156,6 +156,9 @@ class CoxModel:
         """Hazard ratios exp(coef) indexed by term."""
         return pd.Series(self.summary["hr"].to_numpy(), index=self.summary["term"],
                          name="hr")
+
+    def _fixed_limits(self) -> tuple[str, ...]:
+        return tuple(self.meta.get("profiled") or ())
 
     def test(self, name: str) -> TestResult:
         """One global test (``"likelihood_ratio"``, ``"wald"``, ``"score"``,
