@@ -332,10 +332,11 @@ def test_hsct_effect_naive_with_responder_only_covariate(rocca):
     assert naive.note.startswith("biased: immortal time")
     assert "restricted to responders because mrd_negative" in naive.note
     assert naive.n == int(rocca.patients["best_response"].isin(["CR", "CRi", "CRh"]).sum())
-    # asked explicitly for everyone: not estimable, and the reason names the patients
-    res = rc.hsct_effect(rocca, "PFS", methods=["naive"], covariates=CONFOUNDERS,
-                         naive={"population": "all"})
-    assert "mrd_negative" in res.skipped["naive"] and "patients R" in res.skipped["naive"]
+    # asked explicitly for everyone: a specification error, raised with the patients named
+    # (only what the data cannot estimate becomes a "not estimable" row)
+    with pytest.raises(ValueError, match=r"'mrd_negative' is missing .*patients R"):
+        rc.hsct_effect(rocca, "PFS", methods=["naive"], covariates=CONFOUNDERS,
+                       naive={"population": "all"})
 
 
 def test_competing_view_keeps_the_cause_that_is_estimable():
@@ -361,3 +362,31 @@ def test_a_failed_bootstrap_skips_ccw_with_its_reason():
                             covariates=["age"], ccw={"n_boot": 50, "seed": 1, "backend": "sequential"})
     assert effect.methods == ("time_varying",)
     assert effect.skipped["ccw"].startswith("no bootstrap interval:")
+
+
+def test_hsct_effect_methods_declare_their_options():
+    from rwe_cart.exposure import hsct
+
+    declared = set().union(*(m.shared for m in hsct._REGISTRY.values()))
+    assert declared == set(hsct.SHARED_OPTIONS)
+    assert set(hsct._REGISTRY) == set(hsct.METHODS)
+    for name in hsct.METHODS:
+        spec = hsct._method(name)
+        missing = [o for o in spec.shared if o not in spec.own_options()]
+        assert not missing, f"{name} declares {missing} but its function does not take them"
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"firth": False}, r"option firth= is used by landmark, none of which is among"),
+    ({"naive": {"robust": True}}, r"naive does not take option\(s\) \['robust'\]"),
+    ({"ccw": {"n_boot": 20}}, r"options given for \['ccw'\], which are not among"),
+    ({"lanmark": 100}, r"unknown option\(s\) \['lanmark'\]"),
+])
+def test_hsct_effect_options_are_never_dropped(rocca, options, message):
+    with pytest.raises(ValueError, match=message):
+        rc.hsct_effect(rocca, "PFS", methods=["naive", "time_varying"], **options)
+
+
+def test_hsct_effect_propagates_errors_that_are_not_about_the_data(rocca):
+    with pytest.raises(ValueError, match="nosuch"):
+        rc.hsct_effect(rocca, "PFS", methods=["time_varying"], strata="nosuch")

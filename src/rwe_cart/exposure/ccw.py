@@ -47,7 +47,7 @@ from scipy.special import expit
 from .._log import logger
 from ..parallel import BootstrapResult, bootstrap
 from ..survival import _validate as V
-from ..survival.cox import CoxModel, cox
+from ..survival.cox import CoxModel, NotEstimableError, cox
 from ..survival.km import KaplanMeier, kaplan_meier, weighted_counts
 from ._result import ExposureEstimate
 
@@ -265,7 +265,7 @@ def _prepare(data, id, time, event, treat_time, eligible_time, covariates):
     keep = np.array([r is None for r in reasons])
     excluded = pd.DataFrame({"id": ids.to_numpy()[~keep], "reason": reasons[~keep]})
     if not keep.any():
-        raise ValueError("no patient is eligible: every patient's follow-up ends, or "
+        raise NotEstimableError("no patient is eligible: every patient's follow-up ends, or "
                          "treatment starts, on or before time zero")
     sub = data.loc[keep] if not keep.all() else data
     X, names = _design(sub, list(covariates))
@@ -613,7 +613,7 @@ def _weighted_rows(p: _Patients, grace: float, model, numer, stabilized: bool,
     weight_raw = np.concatenate([w0, w1])
     bad = ~np.isfinite(weight_raw) | (weight_raw <= 0)
     if bad.any():
-        raise ValueError(f"{int(bad.sum())} clone rows got a weight that is not a positive "
+        raise NotEstimableError(f"{int(bad.sum())} clone rows got a weight that is not a positive "
                          "number (a predicted probability of following the strategy of 0): "
                          "a positivity problem; simplify the weight model or truncate")
     weight, lo_hi, n_trunc = _truncate(weight_raw, truncate)
@@ -891,7 +891,7 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
     p, excluded = _prepare(data, id, time, event, treat_time, eligible_time, covariates)
     c0 = _clone_arrays(p, grace)
     if not c0["on_time"].any():
-        raise ValueError(f"no eligible patient was treated within the grace period of "
+        raise NotEstimableError(f"no eligible patient was treated within the grace period of "
                          f"{grace:g} days; the treat-within-G strategy has no one to follow")
     model, numer, dropped = _fit_models(p, weight_model, float(interval), stabilized)
     rows = _weighted_rows(p, grace, model, numer, stabilized, trunc)
@@ -900,7 +900,7 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
                     rows["n_truncated"], rows["weight"].size, *rows["bounds"])
     n, n_events = int(p.T.size), int(p.D.sum())
     if not (rows["event"][rows["arm"] == 0].any() and rows["event"][rows["arm"] == 1].any()):
-        raise ValueError("an arm has no endpoint event after cloning and censoring; CCW "
+        raise NotEstimableError("an arm has no endpoint event after cloning and censoring; CCW "
                          "cannot compare the strategies")
 
     clones = pd.DataFrame({
@@ -919,7 +919,7 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
         last = float(rows["stop"][rows["arm"] == a].max())
         beyond = hz[hz > last]
         if beyond.size:
-            raise ValueError(f"horizon {beyond[0]:g} is after the last follow-up time "
+            raise NotEstimableError(f"horizon {beyond[0]:g} is after the last follow-up time "
                              f"({last:g}) of arm {labels[a]!r}; choose earlier horizons")
     terms = _terms(hz)
 
@@ -1136,7 +1136,7 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
         frame["_t_hsct"] = t_hsct
         keep = ~np.isnan(resp)
         if not keep.any():
-            raise ValueError("the cohort has no responder (CR/CRi/CRh with a response "
+            raise NotEstimableError("the cohort has no responder (CR/CRi/CRh with a response "
                              "date); CCW from response needs some")
         frame = frame[keep]
         population = "responders (CR/CRi/CRh), from first CR/CRi"
