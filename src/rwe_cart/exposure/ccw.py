@@ -48,6 +48,7 @@ from .._log import logger
 from ..parallel import BootstrapResult, bootstrap
 from ..survival import _validate as V
 from ..survival.cox import CoxModel, NotEstimableError, cox
+from ..survival.design import design_matrix
 from ..survival.km import KaplanMeier, kaplan_meier, weighted_counts
 from ._result import ExposureEstimate
 
@@ -195,28 +196,18 @@ class _Patients:
 
 
 def _design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Numeric design matrix: numbers and booleans as they are, other columns as
-    indicators of every level but the first (sorted), as R's treatment contrasts."""
-    cols, names = [], []
+    """Numeric design matrix of the weight models, by the package's one design rule."""
     for name in covariates:
-        col = data[name]
-        miss = col.isna().to_numpy()
+        miss = data[name].isna().to_numpy()
         if miss.any():
             k = int(miss.sum())
             raise ValueError(f"covariate {name!r} has {k} missing value{'s' if k != 1 else ''}"
                              f" ({V.describe_rows(data, miss)}); the weight model needs it "
                              "for every eligible patient")
-        if pd.api.types.is_bool_dtype(col.dtype) or (
-                pd.api.types.is_numeric_dtype(col.dtype)
-                and not isinstance(col.dtype, pd.CategoricalDtype)):
-            cols.append(col.to_numpy(dtype=np.float64))
-            names.append(name)
-            continue
-        codes, levels = V.group_codes(data, name)
-        for j in range(1, len(levels)):
-            cols.append((codes == j).astype(np.float64))
-            names.append(f"{name}{levels[j]}")
-    X = np.column_stack(cols) if cols else np.empty((len(data), 0))
+    if not covariates:
+        return np.empty((len(data), 0)), []
+    # constant columns are dropped (and listed) by the weight models themselves
+    X, names, _, _ = design_matrix(data, covariates, constant="keep")
     return X, names
 
 

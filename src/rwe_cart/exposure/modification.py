@@ -16,6 +16,7 @@ from scipy.stats import chi2
 
 from ..survival import _validate as V
 from ..survival.cox import CoxModel, cox
+from ..survival.design import level_name
 from ..survival.results import TestResult
 from .time_varying import (adjusted_words, as_list, hsct_rows, time_varying_cox,
                            with_exposure)
@@ -97,12 +98,6 @@ class EffectModification:
                 + (f"<p><i>{html.escape(self.note)}</i></p>" if self.note else ""))
 
 
-def _level_label(v) -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return "TRUE" if v else "FALSE"
-    return str(v)
-
-
 def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str,
                             exposure: str, modifier: str, covariates: Sequence[str] = (),
                             id: str | None = None, ties: str = "efron", robust: bool = False,
@@ -158,7 +153,7 @@ def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event:
     x = data[exposure].to_numpy().astype(float)
     dummies, inter = [], []
     for k in range(1, len(levels)):
-        d = f"{modifier}={_level_label(levels[k])}"
+        d = f"{modifier}={level_name(levels[k])}"
         i = f"{exposure}:{d}"
         clash = [c for c in (d, i) if c in rows.columns]
         if clash:

@@ -30,6 +30,7 @@ from scipy.stats import chi2, norm
 from . import _competing_core as core
 from . import _formula
 from . import _validate as V
+from .design import design_matrix
 from .results import RegressionResult, SummaryDisplay
 
 __all__ = [
@@ -684,27 +685,6 @@ class FineGrayModel(RegressionResult):
                                        na_rep="NA"))
 
 
-def _covariate_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> np.ndarray:
-    cols = []
-    for name in covariates:
-        col = data[name]
-        if pd.api.types.is_bool_dtype(col.dtype):
-            col = col.astype(np.float64)
-        if not pd.api.types.is_numeric_dtype(col.dtype):
-            raise ValueError(
-                f"column {name!r} must be numeric for method='crr' (got dtype {col.dtype}); "
-                "code it as 0/1 columns, as cmprsk::crr's cov1 matrix")
-        arr = col.to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            raise ValueError(
-                f"column {name!r} has {int(bad.sum())} missing or infinite value"
-                f"{'' if bad.sum() == 1 else 's'} ({V.describe_rows(data, bad)}); crr would "
-                "drop these rows (na.omit) — drop them explicitly first")
-        cols.append(arr)
-    return np.column_stack(cols)
-
-
 def _check_design(x: np.ndarray, covariates: Sequence[str]) -> None:
     const = [c for c, col in zip(covariates, x.T) if np.ptp(col) == 0]
     if const:
@@ -755,8 +735,9 @@ def fine_gray(
     time, cause, censored
         As :func:`cumulative_incidence`.
     covariates : sequence of str
-        Covariate columns (numeric or bool for ``"crr"``; anything ``cox`` accepts for
-        ``"finegray"``).
+        Covariate columns, expanded as :func:`rwe_cart.cox` does with either method
+        (:mod:`rwe_cart.survival.design`): a string, categorical or logical column
+        becomes treatment dummies named as R (``sexM``, ``xTRUE``).
     failure_cause
         The cause whose subdistribution hazard is modelled.
     method : {"crr", "finegray"}
@@ -834,8 +815,8 @@ def fine_gray(
     st = np.where(status == 0, 0, np.where(status == k, 1, 2)).astype(np.int64)
     if not (st == 1).any():
         raise ValueError(f"no events of cause {failure_cause!r}")
-    x = _covariate_matrix(data, covariates)
-    _check_design(x, covariates)
+    x, names, _, _ = design_matrix(data, covariates)
+    _check_design(x, names)
     # no maintained Python Fine-Gray; follows Fine & Gray (1999) and cmprsk's crr
     D = core.CrrData(t.astype(np.float64), st, x)
     p = x.shape[1]
@@ -845,7 +826,7 @@ def fine_gray(
     except np.linalg.LinAlgError:
         raise ValueError(
             f"the Fine-Gray information matrix is singular (covariates "
-            f"{', '.join(map(repr, covariates))}): a covariate may be constant among the "
+            f"{', '.join(map(repr, names))}): a covariate may be constant among the "
             f"subjects at risk at the failure times of cause {failure_cause!r}") from None
     if not converged:
         warnings.warn(f"crr did not converge in {maxiter} Newton-Raphson iterations "
@@ -855,7 +836,7 @@ def fine_gray(
     se = np.sqrt(np.diag(vcov))
     zval = b / se
     summary = pd.DataFrame({
-        "term": covariates, "coef": b, "se": se, "hr": np.exp(b),
+        "term": names, "coef": b, "se": se, "hr": np.exp(b),
         "lower": np.exp(b - zq * se), "upper": np.exp(b + zq * se),
         "z": zval, "p": 2.0 * norm.sf(np.abs(zval)),
     })
@@ -867,7 +848,7 @@ def fine_gray(
     return FineGrayModel(
         summary=summary, loglik=loglik, converged=bool(converged), method="crr",
         failure_cause=causes[k - 1], n=int(t.size), n_event=int((st == 1).sum()),
-        vcov=pd.DataFrame(vcov, index=covariates, columns=covariates), alpha=float(alpha),
+        vcov=pd.DataFrame(vcov, index=names, columns=names), alpha=float(alpha),
         iterations=int(iters), tests=tests,
         meta={"time": time, "cause": cause, "censored": censored,
               "definition": data.attrs.get("definition"), "score": score,

@@ -27,7 +27,8 @@ from scipy.stats import chi2, norm
 from . import _cox_core as core
 from . import _firth, _formula
 from . import _validate as V
-from ._cox_design import Design, Inputs, build_rows, r_means, read_inputs
+from ._cox_design import Inputs, r_means, read_inputs
+from .design import Design, build_rows
 from .km import CONF_TYPES, _confint
 from .results import RegressionResult, TestResult
 
