@@ -45,6 +45,7 @@ import pandas as pd
 from scipy.special import expit
 
 from .._log import logger
+from ..formatting import format_hr, format_p
 from ..parallel import BootstrapResult, bootstrap
 from ..survival import _validate as V
 from ..survival.cox import CoxModel, NotEstimableError, cox
@@ -165,14 +166,13 @@ class CCWResult:
                 f"truncation {trunc}); CI: {ci}")
 
     def __repr__(self) -> str:
-        hr = f"HR {self.hr:.3f} ({self.lower:.3f}–{self.upper:.3f}), p = {self.p:.3g}"
+        hr = f"HR {format_hr(self.hr, self.lower, self.upper)}, p = {format_p(self.p)}"
         body = self.contrasts.to_string(index=False, float_format=lambda v: f"{v:.4g}")
         return f"{self._header()}\n{hr}\n{body}"
 
     def _repr_html_(self) -> str:
         head = html.escape(self._header())
-        hr = (f"HR {self.hr:.2f} ({self.lower:.2f}–{self.upper:.2f}), "
-              f"p = {self.p:.3g}")
+        hr = f"HR {format_hr(self.hr, self.lower, self.upper)}, p = {format_p(self.p)}"
         return (f"<p><b>{head}</b><br>{html.escape(hr)}</p>"
                 + self.table.to_html(index=False, float_format="{:.4g}".format, na_rep="")
                 + "<p>Weights</p>"
