@@ -377,7 +377,7 @@ def test_hsct_effect_methods_declare_their_options():
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"firth": False}, r"option firth= is used by landmark, none of which is among"),
+    ({"horizon": 365}, r"option horizon= is used by landmark, none of which is among"),
     ({"naive": {"robust": True}}, r"naive does not take option\(s\) \['robust'\]"),
     ({"ccw": {"n_boot": 20}}, r"options given for \['ccw'\], which are not among"),
     ({"lanmark": 100}, r"unknown option\(s\) \['lanmark'\]"),
@@ -390,3 +390,36 @@ def test_hsct_effect_options_are_never_dropped(rocca, options, message):
 def test_hsct_effect_propagates_errors_that_are_not_about_the_data(rocca):
     with pytest.raises(ValueError, match="nosuch"):
         rc.hsct_effect(rocca, "PFS", methods=["time_varying"], strata="nosuch")
+
+
+def test_effect_modification_with_firth_keeps_the_level_without_events_after_hsct(rocca):
+    covs = ["mrd_negative", "age"]
+    plain = X.effect_modification(rocca, "prior_hsct", "PFS", covariates=covs)
+    yes = plain.table.set_index("level").loc[True]
+    assert np.isnan(yes["hr"]) and "monotone likelihood" in yes["note"]
+    res = X.effect_modification(rocca, "prior_hsct", "PFS", covariates=covs, firth=True)
+    assert res.table["hr"].notna().all() and res.tests["p_value"].notna().all()
+    # each level's hazard ratio is the Firth fit of that level's rows, profiled for hsct
+    for est in res.estimates:
+        model = est.extra["model"]
+        assert model.meta["firth"] and model.meta["profiled"] == ("hsct",)
+        hsct = model.summary.set_index("term").loc["hsct"]
+        assert est.hr == hsct["hr"] and est.lower == hsct["lower"]
+    rows = X.hsct_rows(rocca, "PFS", population="responders",
+                       columns=["prior_hsct", *covs])
+    one = rows[rows["prior_hsct"]]
+    direct = rc.cox(one, time="stop", start="start", event="event",
+                    covariates=["hsct", *covs], firth=True, profile=["hsct"])
+    got = res.table.set_index("level").loc[True]
+    ref = direct.summary.set_index("term").loc["hsct"]
+    np.testing.assert_allclose([got["hr"], got["lower"], got["upper"], got["p"]],
+                               [ref["hr"], ref["lower"], ref["upper"], ref["p"]], rtol=1e-12)
+
+
+def test_time_varying_firth_profiles_the_exposure(rocca):
+    est = X.time_varying(rocca, "PFS", covariates=["mrd_negative", "age"], firth=True)
+    assert est.extra["model"].meta["profiled"] == ("hsct",) and "Firth" in est.note
+    with pytest.raises(ValueError, match="no robust"):
+        X.time_varying(rocca, "PFS", firth=True, robust=True)
+    both = rc.hsct_effect(rocca, "PFS", methods=["time_varying", "landmark"], firth=True)
+    assert "Firth" in both["time_varying"].note
