@@ -421,5 +421,6 @@ def test_time_varying_firth_profiles_the_exposure(rocca):
     assert est.extra["model"].meta["profiled"] == ("hsct",) and "Firth" in est.note
     with pytest.raises(ValueError, match="no robust"):
         X.time_varying(rocca, "PFS", firth=True, robust=True)
-    both = rc.hsct_effect(rocca, "PFS", methods=["time_varying", "landmark"], firth=True)
-    assert "Firth" in both["time_varying"].note
+    both = rc.hsct_effect(rocca, "PFS", methods=["time_varying", "landmark"],
+                          time_varying={"firth": True})
+    assert "Firth" in both["time_varying"].note and "Firth" in both["landmark"].label

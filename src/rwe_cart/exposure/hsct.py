@@ -233,7 +233,7 @@ _REGISTRY = {
                       ("population", "alpha", "times")),
     "time_varying": _Method(
         lambda c, e, day, cov, o: [time_varying(c, e, covariates=cov, **o)], time_varying,
-        ("population", "alpha", "strata", "ties", "robust", "firth")),
+        ("population", "alpha", "strata", "ties", "robust")),
     "mantel_byar": _Method(lambda c, e, day, cov, o: [mantel_byar(c, e, **o)], mantel_byar,
                            ("population", "alpha")),
     "landmark": _Method(
@@ -327,9 +327,9 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
     **options
         Options shared by the methods that accept them — ``population``, ``alpha``,
         ``ties``, ``robust``, ``strata``, ``times``, ``window``, ``landmarks``,
-        ``degree``, ``horizon``, ``firth`` (Firth-penalised Cox fits: the landmark row
-        uses one by default, ``firth=False`` gives the ordinary fit; ``firth=True`` also
-        penalises the time-varying row) — or a dict per method, e.g.
+        ``degree``, ``horizon``, ``firth`` (the landmark row's model: Firth-penalised
+        by default, ``firth=False`` for the ordinary Cox fit; the time-varying row takes
+        it as its own option, ``time_varying={"firth": True}``) — or a dict per method, e.g.
         ``time_varying={"robust": True}``, ``ccw={"n_boot": 200}``. Each method declares
         the shared options it takes; a shared option that none of the selected methods
         takes, a dict for a method not selected, or a name the method does not know is an
