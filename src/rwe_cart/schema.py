@@ -260,6 +260,17 @@ def _match(text: pd.Series, pattern: str) -> pd.Series:
         return pd.Series(False, index=text.index)
 
 
+def _nanoseconds(dates: pd.Series) -> pd.Series:
+    """Dates at nanosecond resolution; a date outside its range (before 1677, after 2262)
+    becomes missing, so that it is reported as unreadable. pandas 2 parsed such dates to
+    NaT itself; pandas 3 keeps them at a coarser resolution."""
+    try:
+        return dates.astype("datetime64[ns]")
+    except (OverflowError, ValueError):   # pandas.errors.OutOfBoundsDatetime
+        inside = (dates >= pd.Timestamp.min) & (dates <= pd.Timestamp.max)
+        return dates.where(inside).astype("datetime64[ns]")
+
+
 def coerce_dates(frame: pd.DataFrame, column: str, *, date_format: str | None,
                  partial_dates: str | None,
                  excel_dates: int | None = None) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
@@ -289,7 +300,7 @@ def coerce_dates(frame: pd.DataFrame, column: str, *, date_format: str | None,
         parsed = pd.to_datetime(text.where(full), format="ISO8601", errors="coerce")
     else:
         parsed = pd.to_datetime(text, format=date_format, errors="coerce")
-    parsed = pd.Series(parsed, index=raw.index).astype("datetime64[ns]")
+    parsed = _nanoseconds(pd.Series(parsed, index=raw.index))
     failed = text.notna() & parsed.isna()
     if not failed.any():
         return parsed.dt.normalize(), empty, no_imputations
