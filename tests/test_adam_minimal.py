@@ -137,3 +137,16 @@ def test_registry_file_without_a_column_vs_with_empty_cells():
     kept = rc.load_registry(gappy, errors="exclude")
     assert len(kept) == 77 and len(kept) + len(kept.attrition) == kept.n_input == 78
     assert "date_response" not in kept.unavailable
+
+
+def test_report_06_renders_on_the_minimal_adam_and_says_what_it_cannot_show(tmp_path):
+    from rwe_cart.report import render_notebook
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "06_zuma3_adam.ipynb"
+    html = render_notebook(notebook, tmp_path, {"adsl": str(DATA / "adam_minimal_adsl.csv"),
+                                                "adtte": str(DATA / "adam_minimal_adtte.csv"), "adrs": None})
+    text = html.read_text(encoding="utf-8")
+    assert "ADSL has no PHASE2FL flag: every treated subject is analysed" in text
+    assert "Not shown: endpoint DOR needs response dates (date_response)" in text
+    assert "Not shown: hsct_effect (allo-HSCT in remission) needs post-infusion allo-HSCT dates" in text
+    assert text.count("<img") >= 7  # attrition, OS, RFS, OS and PFS by arm, swimmer, CIR/NRM
