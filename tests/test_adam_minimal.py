@@ -62,6 +62,7 @@ def test_minimal_adam_loads_and_lists_what_it_cannot_give(files):
     assert "RSPDT" in gone["date_response"] and "DOR parameter" in gone["date_response"]
     assert "ADRS" in gone["date_response"] and "TTHSCT" in gone["date_hsct"]
     assert c.meta["unavailable"] == gone
+    assert f"date_response: {gone['date_response']}" in c.validation_report()
     assert c.patients["TRT01A"].value_counts().to_dict() == {"KTE-X19 phase 2": 55, "KTE-X19 phase 1": 23}
     assert c.patients["t_response"].isna().all() and not c.patients["hsct_in_remission"].any()
 

@@ -6,9 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import pyreadstat
 import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
+from test_fuzz import _ids, bad_date, check_cohort, check_problems, fuzz_settings, junk, mutation_lists
 
 import rwe_cart as rc
-from rwe_cart.synthetic import zuma3
+from rwe_cart import schema
+from rwe_cart.synthetic import model, zuma3
 
 COMPARED = ("t_response", "t_relapse", "t_hsct", "t_death", "t_last", "t_next_therapy", "hsct_in_remission",
             "best_response", "mrd_negative", "death_cause")
@@ -207,3 +211,66 @@ def test_arms_flags_and_subgroups_stay_on_the_cohort(draw):
     phase2 = c.subset(p["PHASE2FL"].eq("Y").to_numpy(), step="analysis set", reason="not in phase 2")
     km = rc.kaplan_meier(phase2.endpoint("OS", with_columns=["AGEGR1"]), "time", "event", by="AGEGR1")
     assert set(km.groups) == {"<40", ">=40"} and len(phase2) == 55
+
+
+# ----------------------------------------------------------------------------- fuzz
+ADRS_DAMAGE = ["duplicate visit", "record after death", "subject not in ADSL", "missing USUBJID", "junk AVALC",
+               "bad ADT", "junk PARAMCD", "dropped variable", "ADSL BOR contradicts", "empty ADRS"]
+
+
+@st.composite
+def adrs_cases(draw):
+    frame, _ = model.simulate(zuma3.PARAMS, draw(st.integers(1, 6)), draw(st.integers(0, 3)))
+    adsl, adtte = zuma3.to_adam(frame)
+    adrs = zuma3.to_adrs(frame).astype({"ADT": object})
+    keep_bor = draw(st.booleans())  # ADSL BOR present (then checked against ADRS) or not
+    adsl = adsl.drop(columns=["RSPDT", "MRDNEGFL"] + ([] if keep_bor else ["BOR"]))
+    adtte = adtte[adtte["PARAMCD"] != "DOR"].reset_index(drop=True)
+    for kind in draw(mutation_lists(ADRS_DAMAGE, 2)):
+        event(f"adrs: {kind}")
+        row = draw(st.integers(0, len(adrs) - 1)) if len(adrs) else None
+        if kind == "duplicate visit" and row is not None:
+            adrs = pd.concat([adrs, adrs.iloc[[row]]], ignore_index=True)
+        elif kind == "record after death":
+            os_ = adtte[adtte["PARAMCD"] == "OS"].iloc[0]
+            late = {"USUBJID": os_["USUBJID"], "PARAMCD": "OVRLRESP", "AVISIT": "LATE",
+                    "ADT": os_["ADT"] + pd.Timedelta(days=draw(st.integers(1, 400))), "AVALC": "PD"}
+            adrs = pd.concat([adrs, pd.DataFrame([late])], ignore_index=True)
+        elif kind == "subject not in ADSL" and row is not None:
+            adrs = pd.concat([adrs, adrs.iloc[[row]].assign(USUBJID=draw(st.sampled_from(["Z3-9999", "z3-0001"])))],
+                             ignore_index=True)
+        elif kind == "missing USUBJID" and row is not None:
+            adrs.loc[row, "USUBJID"] = draw(st.sampled_from([None, "", "  "]))
+        elif kind == "junk AVALC" and row is not None:
+            adrs.loc[row, "AVALC"] = draw(junk)
+        elif kind == "bad ADT" and row is not None:
+            adrs.loc[row, "ADT"] = draw(bad_date)
+        elif kind == "junk PARAMCD" and row is not None:
+            adrs.loc[row, "PARAMCD"] = draw(st.sampled_from([None, "", "bor", "ovrlresp ", "XYZ", 1]))
+        elif kind == "dropped variable":
+            adrs = adrs.drop(columns=draw(st.sampled_from(list(adrs.columns))))
+        elif kind == "ADSL BOR contradicts" and "BOR" in adsl:
+            adsl.loc[draw(st.integers(0, len(adsl) - 1)), "BOR"] = draw(st.sampled_from(["CR", "CRi", "NR", "PD"]))
+        elif kind == "empty ADRS":
+            adrs = adrs.iloc[:0]
+    return adsl, adtte, adrs
+
+
+@fuzz_settings(60)
+@given(case=adrs_cases(), errors=st.sampled_from(["raise", "exclude"]))
+def test_fuzz_adrs(case, errors):
+    adsl, adtte, adrs = case
+    try:
+        c = rc.load_adam(adsl, adtte, adrs, errors=errors)
+    except rc.CohortValidationError as err:
+        ids = _ids(adsl["USUBJID"]) | _ids(adtte["USUBJID"]) | (_ids(adrs["USUBJID"]) if "USUBJID" in adrs else set())
+        labels = {f"<ADRS row {i}>" for i in range(len(adrs))}
+        cols = (set(adsl.columns) | set(adtte.columns) | set(adrs.columns) | set(schema.CONTRACT_COLUMNS)
+                | {"USUBJID", "PARAMCD", "AVALC", "ADT"})
+        check_problems(err, ids=ids, labels=labels, columns=cols)
+        if errors == "exclude":
+            assert err.problems["patient_id"].eq("<all>").any(), err.problems
+        return
+    check_cohort(c, n_rows=len(adsl), errors=errors)
+    extra = c.attrition[~c.attrition["patient_id"].isin(_ids(adsl["USUBJID"]))]
+    assert c.n_input == len(adsl) + len(extra)

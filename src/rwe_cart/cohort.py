@@ -179,7 +179,8 @@ class Cohort:
 
     def validation_report(self) -> str:
         """What loading did, as text: rows read, kept, excluded (by step and reason), dates
-        imputed, and every problem behind an exclusion grouped by column and rule.
+        imputed, the contract columns the source does not give (`unavailable`), and every
+        problem behind an exclusion grouped by column and rule.
 
         Contains patient identifiers (the problems name them); ``repr`` does not.
         """
@@ -200,6 +201,9 @@ class Cohort:
             lines.append("\nImputed partial dates, by column and rule:")
             for (col, rule), grp in self.imputations.groupby(["column", "rule"], sort=False):
                 lines.append(f"  {col} ({rule}): {len(grp)}")
+        if self.unavailable:
+            lines.append("\nNot in the source at all (analyses that need them refuse to run):")
+            lines += [f"  {col}: {why}" for col, why in self.unavailable.items()]
         if len(self.problems):
             lines.append("\nProblems behind the exclusions, grouped by rule — "
                          + schema.format_problems(self.problems))
