@@ -274,3 +274,14 @@ def test_fuzz_adrs(case, errors):
     check_cohort(c, n_rows=len(adsl), errors=errors)
     extra = c.attrition[~c.attrition["patient_id"].isin(_ids(adsl["USUBJID"]))]
     assert c.n_input == len(adsl) + len(extra)
+
+
+def test_an_adsl_hsct_date_named_but_absent_is_unavailable(draw, registry):
+    frame, adsl, adtte, adrs = draw
+    with_date = adsl.assign(HSCTDT=frame["date_hsct"].to_numpy())
+    c = rc.load_adam(with_date, adtte[adtte["PARAMCD"] != "TTHSCT"], adrs, hsct_date_column="HSCTDT")
+    assert "date_hsct" not in c.unavailable and same(c.patients["t_hsct"], registry.patients["t_hsct"])
+    c = rc.load_adam(adsl, adtte, adrs, hsct_date_column="HSCTDT")
+    assert c.unavailable["date_hsct"] == "ADSL has no HSCTDT variable (named by hsct_date_column=)"
+    with pytest.raises(rc.UnavailableInputError, match="ADSL has no HSCTDT"):
+        rc.hsct_effect(c, "PFS")

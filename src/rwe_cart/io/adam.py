@@ -11,8 +11,8 @@ import pandas as pd
 import pyreadstat
 
 from ..cohort import Cohort, build_cohort
-from ..schema import (CONTRACT_COLUMNS, REQUIRED, RESPONSES_CR, CohortValidationError, _missing, _problems, _to_float,
-                      clean_ids, coerce_bool, coerce_dates, file_problems, problems_frame, row_label)
+from ..schema import (CONTRACT_COLUMNS, REQUIRED, RESPONSES_CR, CohortValidationError, _missing, _problems,
+                      _to_float, clean_ids, coerce_bool, coerce_dates, file_problems, problems_frame, row_label)
 from .registry import UnreadableTableError, file_sha256, read_table_info
 
 # ADSL variable -> contract column. Flags (…FL) are Y/N; the contract's bool coercion reads them.
@@ -233,7 +233,7 @@ def load_adam(adsl: str | Path | pd.DataFrame, adtte: str | Path | pd.DataFrame,
         death = events["date_death"] if "date_death" in events else pd.Series(dtype="datetime64[ns]")
         rs, adrs_problems = _clean_adrs(rs, infusion, death, rules, bor_needed="best_response" not in wide)
         derived = _fold_adrs(rs, infusion, rules)
-        problems += [adrs_problems, _adrs_conflicts(wide, derived, sl, present)]
+        problems += [adrs_problems, _adrs_conflicts(wide, derived, present)]
         for col in derived.columns:
             if col not in wide:
                 wide[col] = wide["patient_id"].map(derived[col])
@@ -242,8 +242,9 @@ def load_adam(adsl: str | Path | pd.DataFrame, adtte: str | Path | pd.DataFrame,
     if ("date_response" not in wide or clean_ids(wide["date_response"]).isna().all()) and "DOR" in params:
         dor = tte[tte["ok"] & (tte["PARAMCD"] == "DOR")].set_index("USUBJID")["STARTDT"]
         wide["date_response"] = wide["patient_id"].map(dor)
-    reasons = _unavailable_reasons(wide, sl, mapping, params, hsct_param, hsct_date_column, rs is not None,
-                                   rules)
+    reasons = _unavailable_reasons(wide, mapping, params, hsct_param,
+                                   hsct_date_column if hsct_date_column in sl else None,
+                                   hsct_date_column is not None, rs is not None, rules)
     wide = wide.drop(columns=[c for c in reasons if c in wide])
     meta = {"source": f"ADSL: {sl_meta['source']}; ADTTE: {tte_meta['source']}",
             "sha256": {"adsl": sl_meta.get("sha256"), "adtte": tte_meta.get("sha256")},
@@ -272,10 +273,14 @@ class _AdrsRules:
         return {*self.response_params, self.bor_param, self.mrd_param}
 
 
-def _unavailable_reasons(wide: pd.DataFrame, sl: pd.DataFrame, mapping: Mapping[str, str], params: set[str],
-                         hsct_param: str | None, hsct_date_column: str | None, has_adrs: bool,
+def _unavailable_reasons(wide: pd.DataFrame, mapping: Mapping[str, str], params: set[str],
+                         hsct_param: str | None, hsct_column: str | None, hsct_from_adsl: bool, has_adrs: bool,
                          rules: _AdrsRules) -> dict[str, str]:
-    """Contract columns no source gives at all -> why, and how to supply them."""
+    """Contract columns no source gives at all -> why, and how to supply them.
+
+    ``hsct_column``: the ADSL HSCT date variable when ADSL has it; ``hsct_from_adsl``: one
+    was named (``hsct_date_column=``), so ADTTE is not read for HSCT.
+    """
     out = {col: f"ADSL has no {var} variable (add it, or name yours with adsl_columns=)"
            for var, col in mapping.items() if col not in wide and col not in REQUIRED}
     adrs = "no ADRS was given" if not has_adrs else "ADRS has no {} record"
@@ -284,15 +289,19 @@ def _unavailable_reasons(wide: pd.DataFrame, sl: pd.DataFrame, mapping: Mapping[
             f"ADSL has no RSPDT, ADTTE has no DOR parameter and {adrs.format('/'.join(rules.response_params))}; "
             "give ADSL RSPDT, a DOR parameter in ADTTE, or ADRS (load_adam(..., adrs=...))")
     if "best_response" not in wide:
-        out["best_response"] = (f"ADSL has no BOR and {adrs.format('/'.join((rules.bor_param,) + rules.response_params))}; "
-                                "give ADSL BOR or ADRS (load_adam(..., adrs=...))")
+        codes = "/".join((rules.bor_param,) + rules.response_params)
+        out["best_response"] = (f"ADSL has no BOR and {adrs.format(codes)}; give ADSL BOR or ADRS "
+                                "(load_adam(..., adrs=...))")
     if "mrd_negative" not in wide:
         out["mrd_negative"] = (f"ADSL has no MRDNEGFL and {adrs.format(rules.mrd_param)}; give ADSL MRDNEGFL "
                                "or ADRS MRD records (load_adam(..., adrs=..., mrd_param=...))")
     if not params & set(RELAPSE_PARAMS):
         out["date_relapse"] = (f"ADTTE has none of the parameters {', '.join(RELAPSE_PARAMS)}; give one "
                                "of them (PFS: EVNTDESC naming relapse or progression)")
-    if hsct_date_column is None and (hsct_param is None or hsct_param.upper() not in params):
+    if hsct_from_adsl and hsct_column is None:
+        hsct_var = next(var for var, col in mapping.items() if col == "date_hsct")
+        out["date_hsct"] = f"ADSL has no {hsct_var} variable (named by hsct_date_column=)"
+    elif not hsct_from_adsl and (hsct_param is None or hsct_param.upper() not in params):
         out["date_hsct"] = (f"ADTTE has no {hsct_param or 'HSCT'} parameter; give time to allo-HSCT in ADTTE "
                             "(hsct_param=) or an ADSL HSCT date (hsct_date_column=)")
     if "TTNT" not in params:
@@ -381,11 +390,11 @@ def _fold_adrs(rs: pd.DataFrame, infusion: pd.Series, rules: _AdrsRules) -> pd.D
 _ADSL_OF = {"best_response": "BOR", "date_response": "RSPDT", "mrd_negative": "MRDNEGFL"}
 
 
-def _adrs_conflicts(wide: pd.DataFrame, derived: pd.DataFrame, sl: pd.DataFrame,
-                    present: Mapping[str, str]) -> pd.DataFrame:
+def _adrs_conflicts(wide: pd.DataFrame, derived: pd.DataFrame, present: Mapping[str, str]) -> pd.DataFrame:
     """Subjects whose ADSL BOR, RSPDT or MRDNEGFL differs from what ADRS gives."""
     found = []
     by_contract = {col: var for var, col in present.items()}
+    canonical = {v.upper(): v for v in RESPONSE_ORDER}
     for col in derived.columns:
         var = by_contract.get(col)
         if var is None:
@@ -393,19 +402,23 @@ def _adrs_conflicts(wide: pd.DataFrame, derived: pd.DataFrame, sl: pd.DataFrame,
         theirs = wide["patient_id"].map(derived[col])
         if col == "date_response":
             ours, _, _ = coerce_dates(wide, col, date_format=None, partial_dates=None)
-            show = lambda s: s.dt.strftime("%Y-%m-%d")  # noqa: E731
         elif col == "mrd_negative":
             ours, _ = coerce_bool(wide, col)
             theirs = theirs.astype("boolean")
-            show = lambda s: s.map({True: "Y", False: "N"})  # noqa: E731
         else:
-            canonical = {v.upper(): v for v in RESPONSE_ORDER}
             ours = clean_ids(wide[col]).map(lambda v: None if v is None else canonical.get(v.upper(), v))
-            show = lambda s: s  # noqa: E731
-        differ = _flag_differ(ours, theirs)
-        values = "ADSL " + show(ours).astype(str) + "; ADRS " + show(theirs).astype(str)
-        found.append(_problems(wide, differ, var, f"ADSL {var} agrees with ADRS", values))
+        values = "ADSL " + _as_adam(ours) + "; ADRS " + _as_adam(theirs)
+        found.append(_problems(wide, _flag_differ(ours, theirs), var, f"ADSL {var} agrees with ADRS", values))
     return problems_frame(found)
+
+
+def _as_adam(values: pd.Series) -> pd.Series:
+    """Values as ADaM writes them: dates YYYY-MM-DD, flags Y/N."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d").astype(str)
+    if pd.api.types.is_bool_dtype(values):
+        return values.map({True: "Y", False: "N"}).astype(str)
+    return values.astype(str)
 
 
 def _flag_differ(a: pd.Series, b: pd.Series) -> pd.Series:
