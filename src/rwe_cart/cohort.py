@@ -335,7 +335,7 @@ def _unavailable(frame: pd.DataFrame, reasons: Mapping[str, str]) -> dict[str, s
         if col in frame or col in schema.REQUIRED:
             continue
         out[col] = reasons.get(col) or (f"the source has no {col} column (add it, or map the "
-                                        f"source's column onto it with columns=)")
+                                        "source's column onto it with columns=)")
     return out
 
 
