@@ -146,6 +146,10 @@ def test_response_record_after_death_is_named(draw):
     c = rc.load_adam(adsl, adtte, bad, errors="exclude")
     assert list(c.attrition["patient_id"]) == [os_["USUBJID"]]
     assert len(c) + len(c.attrition) == c.n_input == len(adsl)
+    alive = adtte[(adtte["PARAMCD"] == "OS") & (adtte["CNSR"] == 1)].iloc[0]
+    after = late.assign(USUBJID=alive["USUBJID"], ADT=alive["ADT"] + pd.Timedelta(days=1))
+    probs = problems_of(adsl, adtte, pd.concat([adrs, after], ignore_index=True))
+    hit(probs, alive["USUBJID"], "ADT", "ADRS assessment on or before last contact")
 
 
 def test_adsl_bor_contradicting_adrs_is_named(draw):

@@ -164,7 +164,8 @@ def load_adam(adsl: str | Path | pd.DataFrame, adtte: str | Path | pd.DataFrame,
     36525, every subject in ADSL, an OS row for every ADSL subject. ADRS records are checked
     too: USUBJID, PARAMCD and AVALC present, ADT a valid date, one record per subject,
     PARAMCD and visit (AVISIT, else ADT; one ``bor_param`` record per subject), not after
-    the subject's death, every subject in ADSL, and (when ADRS gives the best response)
+    the subject's death nor, for a living subject, after the last contact (both the ADTTE OS
+    date), every subject in ADSL, and (when ADRS gives the best response)
     AVALC one of CR, CRi, CRh, NR, PD, NE. A row that fails is not used and its subject
     fails. With ``errors="exclude"`` a subject found only in ADTTE or ADRS (or a row
     without USUBJID, named ``"<ADTTE row i>"`` or ``"<ADRS row i>"``) counts as one more
@@ -223,6 +224,7 @@ def load_adam(adsl: str | Path | pd.DataFrame, adtte: str | Path | pd.DataFrame,
         _problems(wide, no_os & has_os, "PARAMCD", "an ADTTE OS row for every ADSL subject",
                   pd.Series("<absent>", index=wide.index)),
     ]
+    os_dates = events[["date_last_contact", "date_death"]]
     events = events.drop(columns=[c for c in events.columns if c in wide])  # ADSL, when mapped, wins
     wide = wide.merge(events, how="left", left_on="patient_id", right_index=True)
     rules = _AdrsRules(tuple(p.upper() for p in response_params), bor_param.upper(), mrd_param.upper(),
@@ -230,8 +232,7 @@ def load_adam(adsl: str | Path | pd.DataFrame, adtte: str | Path | pd.DataFrame,
                        frozenset(v.upper() for v in mrd_negative_values))
     from_adrs: set[str] = set()
     if rs is not None:
-        death = events["date_death"] if "date_death" in events else pd.Series(dtype="datetime64[ns]")
-        rs, adrs_problems = _clean_adrs(rs, infusion, death, rules, bor_needed="best_response" not in wide)
+        rs, adrs_problems = _clean_adrs(rs, infusion, os_dates, rules, bor_needed="best_response" not in wide)
         derived = _fold_adrs(rs, infusion, rules)
         problems += [adrs_problems, _adrs_conflicts(wide, derived, present)]
         for col in derived.columns:
@@ -312,11 +313,12 @@ def _unavailable_reasons(wide: pd.DataFrame, mapping: Mapping[str, str], params:
     return out
 
 
-def _clean_adrs(rs: pd.DataFrame, infusion: pd.Series, death: pd.Series, rules: _AdrsRules, *,
+def _clean_adrs(rs: pd.DataFrame, infusion: pd.Series, os_dates: pd.DataFrame, rules: _AdrsRules, *,
                 bor_needed: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Typed ADRS (USUBJID, PARAMCD, AVALC, ADT, ok) and the problems of its records.
 
-    ``infusion``, ``death``: TRTSDT and the OS death date by (clean) USUBJID.
+    ``infusion``: TRTSDT by (clean) USUBJID; ``os_dates``: date_last_contact and date_death
+    from ADTTE OS, by USUBJID.
     """
     ids = clean_ids(rs["USUBJID"])
     labels = ids.where(ids.notna(), pd.Series([row_label(i, "ADRS") for i in rs.index], index=rs.index))
@@ -337,7 +339,11 @@ def _clean_adrs(rs: pd.DataFrame, infusion: pd.Series, death: pd.Series, rules: 
     keys = pd.DataFrame({"id": ids, "param": param, "visit": visit.where(param != rules.bor_param, "")})
     dup = used & ids.notna() & keys.duplicated(keep=False)
     orphan = ids.notna() & ~ids.isin(set(infusion.index))
-    after_death = used & (adt > ids.map(death).astype("datetime64[ns]"))
+    death = ids.map(os_dates["date_death"]).astype("datetime64[ns]")
+    last = ids.map(os_dates["date_last_contact"]).astype("datetime64[ns]")
+    after_death = used & (adt > death)
+    # alive at the OS date: an assessment after it contradicts "last known alive"
+    after_last = used & death.isna() & (adt > last)
     ranked = param.isin({*rules.response_params, rules.bor_param})
     unranked = (bor_needed & used & ranked & avalc.notna() & ~avalc.isin(RESPONSE_ORDER))
     problems = problems_frame([
@@ -352,11 +358,12 @@ def _clean_adrs(rs: pd.DataFrame, infusion: pd.Series, death: pd.Series, rules: 
                   f"one {rules.bor_param} record per subject)", param + " " + visit.fillna("")),
         _problems(named, orphan, "USUBJID", "ADRS subject is in ADSL", ids),
         _problems(named, after_death, "ADT", "ADRS assessment not after death (ADTTE OS date)", adt),
+        _problems(named, after_last, "ADT", "ADRS assessment on or before last contact (ADTTE OS date)", adt),
         _problems(named, unranked, "AVALC", f"one of {', '.join(RESPONSE_ORDER)} (ADRS gives the best "
                   "overall response)", avalc),
     ])
     bad = (ids.isna() | param.isna() | (used & avalc.isna()) | (used & bad_date) | no_date | dup | orphan
-           | after_death | unranked)
+           | after_death | after_last | unranked)
     out = pd.DataFrame({"USUBJID": ids, "PARAMCD": param, "AVALC": avalc, "ADT": adt, "ok": ~bad},
                        index=rs.index)
     return out, problems
