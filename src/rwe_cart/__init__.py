@@ -2,7 +2,7 @@
 
 Everything public is importable from here: ``import rwe_cart as rc``.
 """
-from .cohort import Cohort
+from .cohort import Cohort, UnavailableInputError
 from .endpoints import endpoint
 from .exposure import (CCWResult, CompetingRisksView, EffectModification, ExposureComparison,
                        ExposureEstimate, LandmarkGrid, LandmarkSupermodel, SimonMakuch,
@@ -54,6 +54,7 @@ __all__ = [
     "replicate_rng",
     "Cohort",
     "CohortValidationError",
+    "UnavailableInputError",
     "KaplanMeier",
     "TableOne",
     "TestResult",

@@ -667,7 +667,9 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
     if has("date_response") and has("date_relapse"):
         problems.append(_problems(frame, frame["date_relapse"] < frame["date_response"], "date_relapse",
                                   "on or after date_response"))
-    if has("date_response") or has("best_response"):
+    # A source without one of the two columns at all leaves the pair unchecked: the cohort
+    # lists that column as unavailable and analyses that need it refuse to run.
+    if has("date_response") and has("best_response"):
         problems.append(_response_date_rule(frame))
     if has("death_cause") and has("date_death"):
         problems.append(_problems(frame, frame["death_cause"].notna() & frame["date_death"].isna(),
@@ -676,14 +678,12 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _response_date_rule(frame: pd.DataFrame) -> pd.DataFrame:
-    date = frame["date_response"] if "date_response" in frame else pd.Series(pd.NaT, index=frame.index)
-    best = frame["best_response"] if "best_response" in frame else pd.Series(None, index=frame.index, dtype=object)
+    date, best = frame["date_response"], frame["best_response"]
     is_cr = best.isin(RESPONSES_CR)
     known = best.isin(CATEGORIES["best_response"])
     return problems_frame([
-        _problems(frame, is_cr & date.isna(), "date_response" if "date_response" in frame else "best_response",
-                  "date_response required when best_response is CR/CRi/CRh",
-                  best if "date_response" not in frame else None),
+        _problems(frame, is_cr & date.isna(), "date_response",
+                  "date_response required when best_response is CR/CRi/CRh"),
         _problems(frame, known & ~is_cr & date.notna(), "date_response",
                   "date_response only when best_response is CR/CRi/CRh"),
         _problems(frame, best.isna() & date.notna(), "best_response",
