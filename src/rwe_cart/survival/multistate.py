@@ -655,7 +655,7 @@ def transition_hazards(model_or_frame: CoxModel | pd.DataFrame,
     ...                          status={"PR": "pr_s", "Death": "d_s"})
     >>> haz = rc.transition_hazards(ms)
     >>> haz.table.groupby("trans")["cumhaz"].max().round(4).tolist()
-    [0.6167, 1.5, 1.5]
+    [0.7, 1.25, 1.0]
     """
     if variance not in ("aalen", "greenwood"):
         raise ValueError(f"variance must be 'aalen' or 'greenwood', got {variance!r}")
@@ -871,10 +871,10 @@ def state_probabilities(hazards: TransitionHazards, predt: float = 0,
     ...                          status={"PR": "pr_s", "Death": "d_s"})
     >>> pt = rc.state_probabilities(rc.transition_hazards(ms))
     >>> pt.wide("Tx").round(3).iloc[:3]
-       time  pstate1  pstate2  pstate3    se1    se2    se3
-    0   0.0    1.000    0.000    0.000  0.000  0.000  0.000
-    1   1.0    0.833    0.167    0.000  0.152  0.152  0.000
-    2   1.5    0.667    0.333    0.000  0.192  0.192  0.000
+       time  pstate1  pstate2  pstate3    se1    se2  se3
+    0   0.0    1.000    0.000      0.0  0.000  0.000  0.0
+    1   1.0    0.833    0.167      0.0  0.139  0.139  0.0
+    2   1.5    0.667    0.333      0.0  0.174  0.174  0.0
     """
     if not isinstance(hazards, TransitionHazards):
         raise TypeError("hazards must come from rc.transition_hazards, got "
@@ -963,10 +963,10 @@ def landmark_aalen_johansen(frame: pd.DataFrame, transitions: Transitions | None
     ...                          status={"PR": "pr_s", "Death": "d_s"})
     >>> lm = rc.landmark_aalen_johansen(ms, None, s=1.2, start="Tx")
     >>> lm.table().query("time == 3.0").round(3)
-        time state  probability     se
-    12   3.0    Tx        0.375  0.217
-    13   3.0    PR        0.375  0.217
-    14   3.0 Death        0.250  0.217
+        time  state  probability     se
+    12   3.0     Tx          0.4  0.185
+    13   3.0     PR          0.2  0.148
+    14   3.0  Death          0.4  0.192
     """
     tr = _transitions_of(frame, transitions, "frame")
     if not isinstance(s, (int, float, np.integer, np.floating)) or not np.isfinite(s):
@@ -1054,11 +1054,12 @@ def length_of_stay(probabilities: StateProbabilities, tau: float, start: Any = N
     start
         Starting state (name); default the first state (the landmark state for LMAJ).
     n_boot, seed
-        Bootstrap replicates over patients for the SE (0: no SE, NaN). The whole
-        estimate is recomputed on each resample of patients: the non-parametric hazards
-        or LMAJ on the resampled long frame, or, for a Cox-based prediction, the Cox
-        model refitted with the same options and the same patient profile. There is no
-        closed-form SE of the integrated Aalen–Johansen estimator in mstate.
+        Bootstrap replicates over patients for the SE (0: no SE, NaN), through
+        :func:`rwe_cart.bootstrap` with the patient id as cluster: the non-parametric
+        hazards and probabilities (or LMAJ) are recomputed on each resample of the long
+        frame. Neither mstate nor the literature gives a closed-form SE of the
+        integrated Aalen–Johansen estimator. Cox-based predictions have no bootstrap
+        here (n_boot must be 0).
 
     Returns
     -------
@@ -1077,10 +1078,10 @@ def length_of_stay(probabilities: StateProbabilities, tau: float, start: Any = N
     ...                          status={"PR": "pr_s", "Death": "d_s"})
     >>> pt = rc.state_probabilities(rc.transition_hazards(ms))
     >>> rc.length_of_stay(pt, tau=5).table.round(3)
-          state  length_of_stay  se
-    0        Tx           2.500 NaN
-    1        PR           1.667 NaN
-    2     Death           0.833 NaN
+       state  length_of_stay  se
+    0     Tx           2.917 NaN
+    1     PR           1.167 NaN
+    2  Death           0.917 NaN
     """
     if not isinstance(probabilities, StateProbabilities):
         raise TypeError("probabilities must come from rc.state_probabilities or "
