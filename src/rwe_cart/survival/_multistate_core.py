@@ -199,7 +199,16 @@ def increment_map(tfrom, tto, S):
     return M
 
 
-_CHUNK = 4096   # event times per vectorised block (bounds memory at S^4 floats per time)
+def _chunk(S: int) -> int:
+    """Event times per vectorised block: about 32 MB per (S^2 x S^2) array of the block."""
+    return max(64, (1 << 22) // S ** 4)
+
+
+def _quadratic_blocks(Q, vd):
+    """G[t, a, b, b'] = sum_{c, c'} Q[t, a, c] Q[t, a, c'] vd[t, c, b, c', b']."""
+    n, S = Q.shape[:2]
+    X = (Q @ vd.reshape(n, S, S ** 3)).reshape(n, S, S, S, S)     # [t, a, b, c', b']
+    return np.einsum("tabcd,tac->tabd", X, Q)
 
 
 def product_integral(dhaz, dcov, tfrom, tto, S, *, forward=True, method="aalen",
@@ -210,64 +219,75 @@ def product_integral(dhaz, dcov, tfrom, tto, S, *, forward=True, method="aalen",
     ``dhaz`` (T, K) and ``dcov`` (T, K, K) are the increments of the cumulative hazards
     and of their covariance at the T event times in time order. ``forward``: P(s, t_i)
     for every i (s before the first time); otherwise the fixed-horizon P(t_i-, u)
-    accumulated from the last time backwards. Returns ``(P, var_diag)``, both (T, S, S)
-    with ``P[i, a, b]`` the probability from a to b and ``var_diag`` its variance.
+    accumulated from the last time backwards. Returns ``(P, var)``, both (T, S, S) with
+    ``P[i, a, b]`` the probability from a to b and ``var`` its variance.
 
-    The recursion is sequential in time: each step needs the previous P and Var(vec P).
-    Everything that does not (I + dA, the kron factors, M dcov M') is built for a block
-    of times at once in numpy; the loop over times then does two (S^2 x S^2) products
-    and one addition per time (about 5 microseconds), linear in the number of event
-    times. This meets the speed target (``benchmarks/bench_multistate.py``) without a
+    probtrans carries the full S^2 x S^2 covariance of vec P. Only its S diagonal blocks
+    are reported, and they evolve on their own: forward, the covariance V_a of row a of P
+    (the start state a) follows V_a <- (I + dA)' V_a (I + dA) + G_a; fixed horizon, the
+    covariance W_b of column b follows W_b <- (I + dA) W_b (I + dA)' + G_b; with vec(V_a)
+    as the columns of one (S^2, S) matrix, a step is one product with kron((I + dA)',
+    (I + dA)') and one addition. Everything that does not depend on the previous step
+    (I + dA, the kron factors, the G terms once P is known) is built for a block of times
+    at once in numpy, and the two loops over times do one or two small products per time
+    (about 1 microsecond each). A loop over event times is the natural algorithm of the
+    product integral (each step needs the previous one); with O(1) numpy work per time it
+    is linear in the number of event times and measured to meet the speed target
+    (``benchmarks/bench_multistate.py``: over 100 times faster than probtrans) without a
     compiled kernel, which the package does not depend on.
     """
     T, K = dhaz.shape
-    S2 = S * S
+    S2, S3 = S * S, S ** 3
     eye = np.eye(S)
     M = increment_map(tfrom, tto, S)
     P = np.eye(S)
-    varP = np.zeros((S2, S2))
+    V = np.zeros((S2, S))      # column a: vec of the a-th diagonal block of Var(vec P)
     Pout = np.empty((T, S, S))
     Vout = np.empty((T, S, S)) if variance else None
-    diag = np.arange(S2)
-    steps = range(0, T, _CHUNK) if forward else range(((T - 1) // _CHUNK) * _CHUNK, -1, -_CHUNK)
+    size = _chunk(S)
+    steps = range(0, T, size) if forward else range(((T - 1) // size) * size, -1, -size)
+    # position of var P[a, b] among the stacked blocks: forward vec(V_a)[b, b], backward
+    # vec(W_b)[a, a]
+    a_, b_ = np.meshgrid(np.arange(S), np.arange(S), indexing="ij")
+    pos = (a_ * S2 + b_ * (S + 1)) if forward else (b_ * S2 + a_ * (S + 1))
     for c0 in steps:                                       # blocks of event times
-        sl = slice(c0, min(c0 + _CHUNK, T))
+        sl = slice(c0, min(c0 + size, T))
         dA = (dhaz[sl] @ M.T).reshape(-1, S, S).transpose(0, 2, 1)   # dA[t, h, j]
         IA = dA + eye
         n = IA.shape[0]
-        idx = range(n) if forward else range(n - 1, -1, -1)
+        # P after each step, the times of the block taken in the direction of the
+        # recursion; lists of small arrays and .dot keep the per-step cost near 1 us
+        order = np.arange(n) if forward else np.arange(n - 1, -1, -1)
+        after = [P]
+        for a in IA[order]:                                 # sequential in time
+            P = P.dot(a) if forward else a.dot(P)
+            after.append(P)
+        Pall = np.stack(after)
+        Pb, Pa = Pall[:-1], Pall[1:]                        # P before / after each step
+        Pout[c0 + order] = Pa
         if not variance:
-            for i in idx:                                   # sequential in time
-                P = P @ IA[i] if forward else IA[i] @ P
-                Pout[c0 + i] = P
             continue
-        vardA = np.einsum("ak,tkl,bl->tab", M, dcov[sl], M)
+        IAo = IA[order]
+        # Cov(dA[h, j], dA[h', j']) as vd[t, h, j, h', j'] (vec index h + S j)
+        vd = (M @ dcov[sl][order] @ M.T).reshape(n, S, S, S, S).transpose(0, 2, 1, 4, 3)
         if forward:
-            L = np.einsum("tba,cd->tacbd", IA, eye).reshape(n, S2, S2)   # kron(IA', I)
-        else:
-            L = np.einsum("ab,tcd->tacbd", eye, IA).reshape(n, S2, S2)   # kron(I, IA)
-        LT = L.transpose(0, 2, 1)
-        # the term added at each step depends on P before or after the step; P alone is
-        # cheap to run through first, then that term is built for the block at once
-        Pbefore = np.empty((n, S, S))
-        for i in idx:                                       # sequential in time
-            Pbefore[i] = P
-            P = P @ IA[i] if forward else IA[i] @ P
-            Pout[c0 + i] = P
-        if forward:
-            Puse = Pout[sl] if method == "aalen" else Pbefore
+            # G_a[b, b'] = sum_{c, c'} P[a, c] P[a, c'] vd[c, b, c', b'], P after the step
+            # (Aalen) or before it (Greenwood); the diagonal blocks of probtrans's
             # kron(I, P) vardA kron(I, P')
-            R = np.einsum("ab,tcd->tacbd", eye, Puse).reshape(n, S2, S2)
-        elif method == "aalen":
-            # kron(P', IA) vardA kron(P, IA')
-            R = np.einsum("tba,tcd->tacbd", Pbefore, IA).reshape(n, S2, S2)
+            G = _quadratic_blocks(Pa if method == "aalen" else Pb, vd)
+            step = np.einsum("tba,tdc->tacbd", IAo, IAo).reshape(n, S2, S2)  # kron(IA', IA')
         else:
-            # kron(P', I) vardA kron(P, I)
-            R = np.einsum("tba,cd->tacbd", Pbefore, eye).reshape(n, S2, S2)
-        G = R @ vardA @ R.transpose(0, 2, 1)
-        dv = np.empty((n, S2))
-        for i in idx:                                       # sequential in time
-            varP = L[i] @ varP @ LT[i] + G[i]
-            dv[i] = varP[diag, diag]
-        Vout[sl] = dv.reshape(n, S, S).transpose(0, 2, 1)   # column-major vec -> [a, b]
+            # W_b gets sum_{c, c'} P[c, b] P[c', b] vd[., c, ., c'] through (I + dA) on
+            # both sides (Aalen) or not (Greenwood), P before the step
+            G = _quadratic_blocks(Pb.transpose(0, 2, 1), vd.transpose(0, 2, 1, 4, 3))
+            if method == "aalen":
+                G = np.einsum("tad,tbde,tge->tbag", IAo, G, IAo)
+            step = np.einsum("tab,tcd->tacbd", IAo, IAo).reshape(n, S2, S2)  # kron(IA, IA)
+        Gc = G.transpose(0, 1, 3, 2).reshape(n, S, S2).transpose(0, 2, 1)  # column a: vec G_a
+        out = []
+        for m, g in zip(step, Gc):                          # sequential in time
+            V = m.dot(V)
+            V += g
+            out.append(V)
+        Vout[c0 + order] = np.stack(out).transpose(0, 2, 1).reshape(n, S3)[:, pos]
     return Pout, Vout
