@@ -120,3 +120,20 @@ def test_baseline_diagram(long, tmp_path):
 def test_docstring_examples():
     res = doctest.testmod(plots_module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 5 and res.failed == 0
+
+
+def test_layout_progressive_model():
+    """Transient states in a row by path length, absorbing states below; a transition
+    that passes a box is an arc above the row; no two boxes overlap."""
+    from rwe_cart.plots.multistate import _layout
+
+    tr = rc.transitions({"Infusion": ["Response", "Progression", "Death"],
+                         "Response": ["Progression", "Death"], "Progression": ["Death"],
+                         "Death": []})
+    pos = _layout(tr)
+    assert [pos[h][1] for h in range(3)] == [0.0, 0.0, 0.0]
+    assert [pos[h][0] for h in range(3)] == [0.0, 1.0, 2.0]
+    assert pos[3] == (1.0, -1.2)
+    cr = rc.Transitions.competing_risks(["Alive", "Relapse", "NRM", "Other"])
+    xs = sorted(p[0] for h, p in _layout(cr).items() if h > 0)
+    assert np.all(np.diff(xs) >= 1.0)

@@ -380,27 +380,38 @@ def plot_state_diagram(
                     ha="center", va="center", fontsize=fs_small)
         for k in range(tr.n_transitions):
             (x0, y0), (x1, y1) = pos[int(tr.tfrom[k])], pos[int(tr.tto[k])]
-            same_row = abs(y0 - y1) < 1e-9
-            rad = -0.35 if same_row and abs(x1 - x0) > 1.0 + 1e-9 else 0.0
-            arrow = FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=10,
+            skip = abs(y0 - y1) < 1e-9 and abs(x1 - x0) > 1.0 + 1e-9
+            if skip:
+                # a transition past the boxes between: an arc from top edge to top edge
+                top = bh / 2 + 0.03
+                ends = ((x0, y0 + top), (x1, y1 + top))
+                rad = -0.3 if x1 > x0 else 0.3
+            else:
+                ends = _edge_points((x0, y0), (x1, y1), bw, bh)
+                rad = 0.0
+            arrow = FancyArrowPatch(*ends, arrowstyle="-|>", mutation_scale=10,
                                     connectionstyle=f"arc3,rad={rad}",
                                     shrinkA=0, shrinkB=0, linewidth=rc["lines.linewidth"],
-                                    color="black", gid=GID_ARROW,
-                                    patchA=None, patchB=None)
-            arrow.set_positions(*_edge_points((x0, y0), (x1, y1), bw, bh))
+                                    color="black", gid=GID_ARROW)
             ax.add_patch(arrow)
-            xm, ym = _label_point((x0, y0), (x1, y1), rad)
+            xm, ym = _label_point(*ends, rad)
             ax.text(xm, ym, format_count(n_trans[k], suppress_below), ha="center",
                     va="center", fontsize=fs_small, gid=GID_COUNT,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white",
                           "edgecolor": "none"})
         ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
-        ax.set_ylim(min(ys) - 0.4, max(ys) + 0.4)
+        ax.set_ylim(min(ys) - 0.4, max(ys) + 0.4 + (0.45 if _has_skip(tr, pos) else 0.0))
         ax.set_aspect("equal")
         ax.axis("off")
         if title:
             ax.set_title(title, loc="left")
     return fig
+
+
+def _has_skip(tr, pos) -> bool:
+    return any(abs(pos[int(a)][1] - pos[int(b)][1]) < 1e-9
+               and abs(pos[int(a)][0] - pos[int(b)][0]) > 1.0 + 1e-9
+               for a, b in zip(tr.tfrom, tr.tto, strict=True))
 
 
 def _edge_points(p0, p1, bw, bh):
