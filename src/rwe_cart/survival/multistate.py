@@ -633,7 +633,8 @@ def transition_hazards(model_or_frame: CoxModel | pd.DataFrame,
     Notes
     -----
     Non-parametric: Nelson–Aalen per transition (Breslow ties, as
-    ``coxph(Surv(start, stop, status) ~ strata(trans), method = "breslow")``).
+    ``coxph(Surv(start, stop, status) ~ strata(trans), method = "breslow")``; times
+    closer than sqrt(machine eps) are merged first, as R's ``timefix``).
     Cox: the hazard of transition k is Lambda0_s(t) exp((x_k - means) beta) in its
     stratum s, with the (co)variances of de Wreede et al. (2010, eq. 12), including the
     uncertainty of beta. With two transitions in one stratum but different covariates
@@ -694,6 +695,8 @@ def _np_hazards(frame, transitions, variance, ties):
     trans, start, stop, status = _long_arrays(frame, tr)
     if not status.any():
         raise ValueError("the long frame has no transitions (column 'status' is all 0)")
+    # R's coxph (behind msfit and LMAJ) merges times closer than sqrt(eps) (aeqSurv)
+    stop, start, _ = cox_core.timefix(stop, start)
     grid, cum, cov, _, _ = core.nelson_aalen(trans, start, stop, status, tr.n_transitions,
                                              tr.tfrom, ties=ties, variance=variance)
     return TransitionHazards(tr, grid, cum, cov, variance, "nonparametric",
