@@ -285,7 +285,7 @@ def test_elos(hazards, ref):
         close(los.table["length_of_stay"], r[a])
     assert los.table["se"].isna().all()
     with pytest.raises(ValueError, match="n_boot"):
-        rc.length_of_stay(pt, tau=7, n_boot=5)
+        rc.length_of_stay(pt, tau=7, n_boot=1)
 
 
 def test_elos_bootstrap_se(long):
@@ -460,3 +460,13 @@ def test_nonparametric_merges_near_equal_times(long):
     b = rc.transition_hazards(jittered)
     assert a.times.size == b.times.size
     np.testing.assert_allclose(a.cumhaz, b.cumhaz, rtol=1e-12)
+
+
+def test_elos_bootstrap_cox(hazards, expanded, fits):
+    """A Cox-based prediction: each replicate refits the model on resampled patients."""
+    pt = rc.state_probabilities(hazards[1])
+    with pytest.raises(ValueError, match="pass frame="):
+        rc.length_of_stay(pt, tau=7, n_boot=4, seed=1)
+    los = rc.length_of_stay(pt, tau=7, n_boot=8, seed=1, frame=expanded)
+    se = los.table["se"].to_numpy()
+    assert np.all((se > 0.02) & (se < 0.5))

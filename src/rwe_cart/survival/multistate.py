@@ -25,7 +25,7 @@ from . import _cox_core as cox_core
 from . import _multistate_core as core
 from . import _validate as V
 from ._cox_design import build_rows, is_numeric, level_name, numeric_column
-from .cox import CoxModel
+from .cox import CoxModel, cox
 
 __all__ = ["Transitions", "TransitionHazards", "StateProbabilities", "LengthOfStay",
            "transitions", "multistate_frame", "expand_covariates", "transition_hazards",
@@ -756,7 +756,7 @@ def _cox_hazards(model: CoxModel, newdata, transitions, variance):
     grid = ev_times if last <= ev_times[-1] else np.append(ev_times, last)
     haz, cov = core.cox_hazards(grid, codes, per, risk, x2, model.naive_var.to_numpy())
     return TransitionHazards(tr, grid, haz, cov, "aalen", "cox",
-                             meta={"model": model.formula, "newdata": nd})
+                             meta={"model": model, "formula": model.formula, "newdata": nd})
 
 
 # ---------------------------------------------------------------------------------------
@@ -1044,7 +1044,8 @@ def _elos(pt: StateProbabilities, tau: float, a: int) -> np.ndarray:
 
 
 def length_of_stay(probabilities: StateProbabilities, tau: float, start: Any = None, *,
-                   n_boot: int = 0, seed: Any = None) -> LengthOfStay:
+                   n_boot: int = 0, seed: Any = None,
+                   frame: pd.DataFrame | None = None) -> LengthOfStay:
     """Expected length of stay in each state over (predt, tau], as ``mstate::ELOS``.
 
     Parameters
@@ -1058,11 +1059,14 @@ def length_of_stay(probabilities: StateProbabilities, tau: float, start: Any = N
         Starting state (name); default the first state (the landmark state for LMAJ).
     n_boot, seed
         Bootstrap replicates over patients for the SE (0: no SE, NaN), through
-        :func:`rwe_cart.bootstrap` with the patient id as cluster: the non-parametric
-        hazards and probabilities (or LMAJ) are recomputed on each resample of the long
-        frame. Neither mstate nor the literature gives a closed-form SE of the
-        integrated Aalen–Johansen estimator. Cox-based predictions have no bootstrap
-        here (n_boot must be 0).
+        :func:`rwe_cart.bootstrap` with the patient id as cluster: the whole estimate
+        is recomputed on each resample of the long frame (the non-parametric hazards,
+        LMAJ, or the Cox model refitted with the same options and predicted for the
+        same patient). mstate has no closed-form SE of the integrated Aalen–Johansen
+        estimator.
+    frame
+        For a Cox-based prediction with ``n_boot``: the long frame the model was
+        fitted to (the fit does not keep its data).
 
     Returns
     -------
@@ -1101,7 +1105,7 @@ def length_of_stay(probabilities: StateProbabilities, tau: float, start: Any = N
     est = _elos(pt, tau, a)
     se = np.full(est.size, np.nan)
     if n_boot:
-        se = _elos_bootstrap(pt, tau, start, a, int(n_boot), seed)
+        se = _elos_bootstrap(pt, tau, start, a, int(n_boot), seed, frame)
     tab = pd.DataFrame({"state": pd.Categorical(list(pt.transitions.states),
                                                 categories=list(pt.transitions.states)),
                         "length_of_stay": est, "se": se})
@@ -1109,7 +1113,8 @@ def length_of_stay(probabilities: StateProbabilities, tau: float, start: Any = N
                         meta={"se": "bootstrap over patients" if n_boot else None})
 
 
-def _elos_bootstrap(pt: StateProbabilities, tau, start, a, n_boot, seed) -> np.ndarray:
+def _elos_bootstrap(pt: StateProbabilities, tau, start, a, n_boot, seed,
+                    cox_frame) -> np.ndarray:
     from ..parallel import bootstrap
 
     hz = pt.meta["hazards"]
@@ -1124,9 +1129,18 @@ def _elos_bootstrap(pt: StateProbabilities, tau, start, a, n_boot, seed) -> np.n
                 h = _np_hazards(f, tr, hz.variance, ties=hz.meta["ties"])
                 return _probabilities(h, pt.predt, "forward", False)
     else:
-        raise ValueError("the bootstrap SE of a Cox-based prediction needs the long frame "
-                         "and the fit's options; use length_of_stay(..., n_boot=0) or "
-                         "the non-parametric probabilities")
+        if cox_frame is None:
+            raise ValueError("the bootstrap SE of a Cox-based prediction refits the model: "
+                             "pass frame= (the long frame the model was fitted to)")
+        model, newdata = hz.meta["model"], hz.meta["newdata"]
+        frame = cox_frame
+
+        def recompute(f):
+            fit = cox(f, time=model.meta["time"], event=model.meta["event"],
+                      start=model.meta["start"], covariates=list(model.covariates),
+                      strata=model.strata, ties=model.ties, timefix=model.meta["timefix"])
+            h = _cox_hazards(fit, newdata, tr, "aalen")
+            return _probabilities(h, pt.predt, "forward", False)
     if "id" not in frame.columns:
         raise ValueError("the long frame needs its 'id' column for the bootstrap")
 
