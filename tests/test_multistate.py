@@ -470,3 +470,57 @@ def test_elos_bootstrap_cox(hazards, expanded, fits):
     los = rc.length_of_stay(pt, tau=7, n_boot=8, seed=1, frame=expanded)
     se = los.table["se"].to_numpy()
     assert np.all((se > 0.02) & (se < 0.5))
+
+
+# --- more mstate paths (tests/data/make_multistate_mstate.R) -----------------------------
+@pytest.fixture(scope="module")
+def sim():
+    case = json.loads((DATA / "multistate_mstate.json").read_text())
+    wide = pd.read_csv(DATA / case["data"])
+    wide["x"] = wide["id"] % 2
+    wide["z"] = (wide["id"] * 37) % 50 / 10
+    tr = rc.transitions({"Infused": ["Response", "Death"], "Response": ["Death"]})
+    long = rc.multistate_frame(wide, tr, time={"Response": "resp_time", "Death": "death_time"},
+                               status={"Response": "resp_status", "Death": "death_status"},
+                               keep=["x", "z"])
+    return case["values"], tr, rc.expand_covariates(long, ["x", "z"])
+
+
+def test_mstate_cox_efron(sim):
+    v, tr, long = sim
+    terms = ["x.1", "x.2", "x.3", "z.1", "z.2", "z.3"]
+    fit = rc.cox(long, time="stop", start="start", event="status", covariates=terms,
+                 strata="trans", ties="efron")
+    close(fit.coef, v["cox_efron"]["coef"])
+    nd = pd.DataFrame({"x.1": [1, 0, 0], "x.2": [0, 1, 0], "x.3": [0, 0, 1],
+                       "z.1": [0.5, 0, 0], "z.2": [0, 0.5, 0], "z.3": [0, 0, 0.5],
+                       "trans": [1, 2, 3]})
+    h = rc.transition_hazards(fit, nd, tr)
+    close(h.table["time"], v["msfit_efron"]["Haz"]["time"])
+    close(h.table["cumhaz"], v["msfit_efron"]["Haz"]["Haz"])
+    close(h.covariance["cov"], v["msfit_efron"]["varHaz"]["varHaz"])
+    pt = rc.state_probabilities(h)
+    compare_probtrans(pt, v["probtrans_efron_from1"], "Infused")
+    compare_probtrans(pt, v["probtrans_efron_from2"], "Response")
+
+
+def test_mstate_greenwood_and_fixed_horizon(sim):
+    v, tr, long = sim
+    g = rc.transition_hazards(long, variance="greenwood")
+    compare_probtrans(rc.state_probabilities(g, predt=200),
+                      v["probtrans_greenwood_predt200_from1"], "Infused")
+    fh = rc.state_probabilities(g, predt=300, direction="fixedhorizon")
+    compare_probtrans(fh, v["probtrans_greenwood_fixedhorizon300_from1"], "Infused")
+    compare_probtrans(fh, v["probtrans_greenwood_fixedhorizon300_from2"], "Response")
+    a = rc.transition_hazards(long)
+    compare_probtrans(rc.state_probabilities(a, predt=300.5, direction="fixedhorizon"),
+                      v["probtrans_aalen_fixedhorizon3005_from1"], "Infused")
+
+
+def test_mstate_lmaj_and_elos(sim):
+    v, tr, long = sim
+    compare_probtrans(rc.landmark_aalen_johansen(long, tr, 60, "Response"),
+                      v["lmaj_s60_from2"], "Response")
+    pt = rc.state_probabilities(rc.transition_hazards(long))
+    for a, start in enumerate(tr.states):
+        close(rc.length_of_stay(pt, 365, start).table["length_of_stay"], v["elos_tau365"][a])

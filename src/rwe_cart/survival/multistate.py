@@ -280,7 +280,10 @@ def multistate_frame(data: pd.DataFrame, transitions: Transitions, *,
     5   3   Tx     PR      1    0.0   2.0       0
     6   3   Tx  Death      2    0.0   2.0       1
     """
-    tr = _transitions_of(None, transitions, "")
+    if not isinstance(transitions, Transitions):
+        raise TypeError("transitions must be made by rc.transitions(...), got "
+                        f"{type(transitions).__name__}")
+    tr = transitions
     if not isinstance(time, Mapping) or not isinstance(status, Mapping):
         raise TypeError("time and status must be dicts {state: column}")
     keep = [keep] if isinstance(keep, str) else list(keep)
