@@ -71,14 +71,23 @@ def long_rows(times: np.ndarray, status: np.ndarray, targets: list[np.ndarray],
 # ---------------------------------------------------------------------------------------
 # Transition hazards
 # ---------------------------------------------------------------------------------------
+def _ranks(grid: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Number of grid values <= each x. Sorted needles make searchsorted walk the grid
+    once (several times faster than random look-ups on a million rows)."""
+    o = np.argsort(x, kind="stable")
+    r = np.empty(x.size, dtype=np.int64)
+    r[o] = np.searchsorted(grid, x[o], side="right")
+    return r
+
+
 def _counts(trans, start, stop, status, K, grid):
     """Rows at risk (start < t <= stop) and events of each transition at the grid times:
     two (T, K) arrays, from sorted (transition, time-rank) keys."""
     T = grid.size
     base = np.int64(T + 1)
     # a row is at risk at grid[r] for ra <= r < rr (start < grid[r] <= stop)
-    rr = np.searchsorted(grid, stop, side="right")
-    ra = np.searchsorted(grid, start, side="right")
+    rr = _ranks(grid, stop)
+    ra = _ranks(grid, start)
     q = (np.arange(K)[:, None] * base + np.arange(T)[None, :]).reshape(-1)
     end = np.repeat((np.arange(K) + 1) * base, T)
 
@@ -88,7 +97,7 @@ def _counts(trans, start, stop, status, K, grid):
 
     nrisk = (above(rr) - above(ra)).reshape(K, T).T.astype(np.float64)
     ev = status == 1
-    nev = np.bincount(np.searchsorted(grid, stop[ev]) * K + trans[ev],
+    nev = np.bincount((_ranks(grid, stop[ev]) - 1) * K + trans[ev],
                       minlength=T * K).reshape(T, K).astype(np.float64)
     return nrisk, nev
 
