@@ -138,7 +138,7 @@ def nelson_aalen(trans, start, stop, status, K, tfrom, *, ties="breslow",
                     cov[:, a, b] = cov[:, b, a] = np.cumsum(c)
     idx = np.arange(K)
     cov[:, idx, idx] = np.cumsum(vinc, axis=0)
-    return grid, np.cumsum(inc, axis=0), cov, nrisk, nev
+    return grid, np.cumsum(inc, axis=0), cov
 
 
 def _efron_increments(nrisk, nev):

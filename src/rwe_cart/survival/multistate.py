@@ -700,7 +700,7 @@ def _np_hazards(frame, transitions, variance, ties):
         raise ValueError("the long frame has no transitions (column 'status' is all 0)")
     # R's coxph (behind msfit and LMAJ) merges times closer than sqrt(eps) (aeqSurv)
     stop, start, _ = cox_core.timefix(stop, start)
-    grid, cum, cov, _, _ = core.nelson_aalen(trans, start, stop, status, tr.n_transitions,
+    grid, cum, cov = core.nelson_aalen(trans, start, stop, status, tr.n_transitions,
                                              tr.tfrom, ties=ties, variance=variance)
     return TransitionHazards(tr, grid, cum, cov, variance, "nonparametric",
                              meta={"frame": frame, "ties": ties})
