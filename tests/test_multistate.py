@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from reference import as_array, load_case, load_data
 
 import rwe_cart as rc
@@ -524,3 +526,40 @@ def test_mstate_lmaj_and_elos(sim):
     pt = rc.state_probabilities(rc.transition_hazards(long))
     for a, start in enumerate(tr.states):
         close(rc.length_of_stay(pt, 365, start).table["length_of_stay"], v["elos_tau365"][a])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1), st.integers(min_value=3, max_value=60),
+       st.sampled_from(["aalen", "greenwood"]))
+def test_property_illness_death(seed, n, variance):
+    """Random illness-death data with tied integer times: probabilities in [0, 1] summing
+    to 1 forward and fixed-horizon, finite SEs, and P(stay in the first state) equal to
+    the KM of the first exit."""
+    rng = np.random.default_rng(seed)
+    t1 = rng.integers(1, 20, n).astype(float)
+    t2 = rng.integers(1, 25, n).astype(float)
+    after = rng.integers(1, 15, n).astype(float)
+    cens = rng.integers(1, 30, n).astype(float)
+    ill = (t1 < t2) & (t1 < cens)
+    end = np.where(ill, np.minimum(t1 + after, cens), np.minimum(t2, cens))
+    died = np.where(ill, t1 + after <= cens, t2 <= cens)
+    wide = pd.DataFrame({"id": np.arange(n), "i_t": np.where(ill, t1, end),
+                         "i_s": ill.astype(int), "d_t": end, "d_s": died.astype(int)})
+    assume((wide["i_s"] | wide["d_s"]).any())
+    tr = rc.Transitions.illness_death(("H", "I", "D"))
+    lf = rc.multistate_frame(wide, tr, time={"I": "i_t", "D": "d_t"},
+                             status={"I": "i_s", "D": "d_s"})
+    hz = rc.transition_hazards(lf, variance=variance)
+    for pt in (rc.state_probabilities(hz),
+               rc.state_probabilities(hz, predt=float(np.median(end)),
+                                      direction="fixedhorizon")):
+        P = pt.probability
+        assert np.all((P > -1e-12) & (P < 1 + 1e-12))
+        np.testing.assert_allclose(P.sum(axis=2), 1.0, atol=1e-12)
+        assert np.all(np.isfinite(pt.se)) and np.all(pt.se >= 0)
+    w = rc.state_probabilities(hz).wide("H")
+    km = rc.kaplan_meier(pd.DataFrame({"t": np.where(ill, t1, end),
+                                       "e": (ill | died).astype(int)}),
+                         time="t", event="e").table
+    at = np.searchsorted(w["time"].to_numpy(), km["time"].to_numpy(), side="right") - 1
+    np.testing.assert_allclose(w["pstate1"].to_numpy()[at], km["survival"], atol=1e-12)
