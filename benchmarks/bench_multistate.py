@@ -13,12 +13,13 @@ for the recursion, one step per event time). For each n the long frame is built 
   Aalen variance recursion of de Wreede et al. (as ``probtrans(msfit, predt = 0)``),
   best of ``--rounds``;
 * ``mstate``: ``probtrans(msfit(coxph(... ~ strata(trans), method = "breslow")),
-  predt = 0)`` on the same long frame, ``system.time`` of probtrans alone, once (it takes
-  46 s at n = 20,000). Skipped with a message when ``Rscript`` or mstate is absent, and
-  above ``--r-max``.
+  predt = 0)`` on the same long frame, ``system.time`` of probtrans alone, once (its loop
+  over event times in R makes it take tens of seconds or more at n = 20,000). The last
+  probability is compared with ours (1e-6 relative), so that the same thing is timed.
+  Skipped with a message when ``Rscript`` or mstate is absent, and above ``--r-max``.
 
-The recursion is a loop over event times with a fixed amount of (S^2 x S^2) numpy work
-per step, so its time should grow linearly in the number of event times: the column
+The recursion is a loop over event times with a fixed amount of small numpy work per
+step, so its time should grow linearly in the number of event times: the column
 ``us_per_time`` (microseconds per event time) stays flat as n grows. ``mstate/rc`` is
 the speed ratio (the target is >= 50 at n = 20,000).
 """
