@@ -265,6 +265,10 @@ def test_table_tidy(hazards):
                                   w["pstate3"])
     with pytest.raises(ValueError, match="not a state"):
         pt.table(start="Relapse")
+    assert repr(pt).startswith("State probabilities (forward, predt = 0, aalen variance) "
+                               "from 'Tx'")
+    assert "<table" in pt._repr_html_() and "pstate3" in pt._repr_html_()
+    assert "3 transitions" in repr(hazards[1]) and "<table" in hazards[1]._repr_html_()
 
 
 def test_lmaj(long, ref):

@@ -834,7 +834,11 @@ class StateProbabilities:
                 f"{self.method} variance) from {start!r}: at t = {self.times[-1]:g}: {probs}")
 
     def _repr_html_(self) -> str:
-        return f"<p><b>{html.escape(repr(self))}</b></p>"
+        start, _ = self._code(None)
+        w = self.wide(start)
+        rows = np.unique(np.linspace(0, len(w) - 1, min(len(w), 11)).round().astype(int))
+        table = w.iloc[rows].to_html(index=False, float_format="{:.4g}".format)
+        return f"<p><b>{html.escape(repr(self))}</b></p>{table}"
 
 
 def state_probabilities(hazards: TransitionHazards, predt: float = 0,
