@@ -137,3 +137,17 @@ def test_layout_progressive_model():
     cr = rc.Transitions.competing_risks(["Alive", "Relapse", "NRM", "Other"])
     xs = sorted(p[0] for h, p in _layout(cr).items() if h > 0)
     assert np.all(np.diff(xs) >= 1.0)
+
+
+def test_cox_prediction_counts_need_the_frame(long):
+    """A Cox-based prediction carries no data: the counts come from frame=."""
+    tr = long.attrs["multistate_transitions"]
+    fit = rc.cox(long.assign(x=(long["id"] % 2).astype(float)), time="stop", start="start",
+                 event="status", covariates=["x"], strata="trans", ties="breslow")
+    nd = pd.DataFrame({"x": [1.0, 1.0, 1.0], "trans": [1, 2, 3]})
+    pt = rc.state_probabilities(rc.transition_hazards(fit, nd, tr))
+    fig = _draw(rc.plot_state_probabilities(pt, times=[0, 2, 4]))
+    assert not [a for a in fig.axes[0].child_axes if a.get_label() == "risk_table"]
+    fig = _draw(rc.plot_state_probabilities(pt, times=[0, 2, 4], frame=long))
+    table = [a for a in fig.axes[0].child_axes if a.get_label() == "risk_table"][0]
+    assert [t.get_text() for t in table.texts if t.get_gid() == GID_RISK][3] == "2204"
