@@ -24,7 +24,7 @@ import pandas as pd
 from . import _cox_core as cox_core
 from . import _multistate_core as core
 from . import _validate as V
-from ._cox_design import build_rows, is_numeric, level_name, numeric_column
+from .design import build_rows, is_numeric, level_name, numeric_column
 from .cox import CoxModel, cox
 
 __all__ = ["Transitions", "TransitionHazards", "StateProbabilities", "LengthOfStay",
