@@ -52,6 +52,24 @@ class Cohort:
         patient_id, column, rule, value: every problem found while loading with
         ``errors="exclude"`` (the reasons behind the "validation" rows of ``attrition``);
         empty for a cohort that loaded without problems.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> cohort = rc.datasets.rocca_like()
+    >>> cohort
+    Cohort(189 patients kept of 189 rows; 0 excluded, 0 dates imputed; origin=infusion, source=DataFrame)
+    >>> len(cohort), cohort.meta["origin"]
+    (189, 'infusion')
+    >>> cohort.patients[["patient_id", "t_response", "t_hsct", "t_last", "dead"]].head(3)
+      patient_id  t_response  t_hsct  t_last   dead
+    0      R0001        80.0     NaN   828.0  False
+    1      R0002        68.0    88.0   638.0  False
+    2      R0003         NaN     NaN    15.0   True
+    >>> responders = cohort.subset(cohort.patients["best_response"].isin(["CR", "CRi", "CRh"]),
+    ...                            step="population", reason="no CR/CRi/CRh")
+    >>> len(responders), len(responders.attrition)
+    (151, 38)
     """
 
     patients: pd.DataFrame

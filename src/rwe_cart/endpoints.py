@@ -59,6 +59,22 @@ def endpoint(cohort, name: str, *, censor_at_hsct: bool = False, censor_at_next_
         1 relapse, 2 non-relapse death); then ``with_columns``. ``attrs["definition"]`` holds
         the definition text and ``attrs["n_excluded"]`` the patients outside the endpoint's
         population (non-responders for DOR).
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> cohort = rc.datasets.rocca_like()
+    >>> pfs = rc.endpoint(cohort, "PFS", with_columns=["age"])
+    >>> pfs.head(3)
+      patient_id   time  event   age
+    0      R0001  828.0      0  40.0
+    1      R0002  638.0      0  38.0
+    2      R0003   15.0      1  58.0
+    >>> print(pfs.attrs["definition"])
+    PFS: time from CAR-T infusion to relapse/progression or death from any cause, whichever came first; censored at last contact.
+    >>> dor = cohort.endpoint("DOR")
+    >>> len(dor), dor.attrs["n_excluded"]
+    (151, 38)
     """
     key = name.upper()
     if key not in BASE_DEFINITIONS:

@@ -243,15 +243,15 @@ def car_hematotox(frame_or_cohort: Any, *, anc: str = "anc", hb: str = "hb", plt
     -----
     Points (canonical units), as published in the CAR-HEMATOTOX figure [1]_:
 
-    ============  =========  ==================  =========
-    component     0 points   1 point             2 points
-    ============  =========  ==================  =========
-    platelets     >175,000   75,000-175,000/µL   <75,000/µL
-    ANC           >1,200/µL  <=1,200/µL
-    haemoglobin   >9.0 g/dL  <=9.0 g/dL
-    CRP           <3.0 mg/dL >=3.0 mg/dL
-    ferritin      <650 ng/mL 650-2,000 ng/mL     >2,000 ng/mL
-    ============  =========  ==================  =========
+    ============  ===========  ==================  ============
+    component     0 points     1 point             2 points
+    ============  ===========  ==================  ============
+    platelets     >175,000/µL  75,000-175,000/µL   <75,000/µL
+    ANC           >1,200/µL    <=1,200/µL
+    haemoglobin   >9.0 g/dL    <=9.0 g/dL
+    CRP           <3.0 mg/dL   >=3.0 mg/dL
+    ferritin      <650 ng/mL   650-2,000 ng/mL     >2,000 ng/mL
+    ============  ===========  ==================  ============
 
     Score 0-1: low risk; >= 2: high risk. The figure writes the single cut-offs as ">" and
     "<" pairs and leaves the value exactly at the cut-off unassigned; here a value exactly at

@@ -104,6 +104,23 @@ class CohortValidationError(ValueError):
     the table, e.g. ``"<ADTTE row 3>"``), or ``"<all>"`` for a problem of the whole table
     (a missing column, no rows). ``column`` is a contract column (DATA.md), a column of the
     input (an ADaM variable, a column named in ``columns=``), or ``"<all>"`` for the whole row.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> frame = pd.DataFrame({"patient_id": ["P1", "P2"],
+    ...                       "date_infusion": ["2023-01-10", "2023-02-01"],
+    ...                       "date_relapse": ["2023-01-04", None],
+    ...                       "date_last_contact": ["2023-06-30", "2023-08-15"]})
+    >>> try:
+    ...     rc.load_registry(frame)
+    ... except rc.CohortValidationError as error:
+    ...     print(error.problems[["patient_id", "column", "rule"]].to_string(index=False))
+    patient_id       column                      rule
+            P1 date_relapse on or after date_infusion
+    >>> cohort = rc.load_registry(frame, errors="exclude")
+    >>> len(cohort), cohort.attrition["patient_id"].tolist()
+    (1, ['P1'])
     """
 
     def __init__(self, problems: pd.DataFrame, n_rows: int | None = None, show: int = 10):

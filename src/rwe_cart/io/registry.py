@@ -34,6 +34,16 @@ class UnreadableTableError(ValueError):
 
     ``line``, ``patient_id`` and ``column`` locate the problem when it is known (the first
     undecodable byte of a CSV), else None.
+
+    Examples
+    --------
+    >>> import tempfile, rwe_cart as rc
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     try:
+    ...         rc.load_registry(folder)
+    ...     except rc.UnreadableTableError as error:
+    ...         print(str(error).split(": ")[-1])
+    it is a directory, not a table file
     """
 
     def __init__(self, message: str, *, line: int | None = None, patient_id: str | None = None,
