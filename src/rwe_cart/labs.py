@@ -112,6 +112,19 @@ def standardise_lab_units(labs: pd.DataFrame, *, test: str = "test", value: str 
     Counts go to cells/µL (from 10⁹/L, G/L, 10³/µL, …), haemoglobin to g/dL (from g/L or
     mmol/L), CRP to mg/dL (from mg/L), ferritin to ng/mL (from µg/L or pmol/L). Rows of
     tests outside `LAB_UNITS` are returned unchanged. An unknown unit raises, naming it.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> labs = pd.DataFrame({"test": ["anc", "hb", "crp", "ferritin"],
+    ...                      "value": [1.2, 95.0, 31.0, 800.0],
+    ...                      "unit": ["10^9/L", "g/L", "mg/L", "µg/L"]})
+    >>> rc.standardise_lab_units(labs)
+           test   value   unit
+    0       anc  1200.0    /µL
+    1        hb     9.5   g/dL
+    2       crp     3.1  mg/dL
+    3  ferritin   800.0  ng/mL
     """
     _require(labs, [test, value, unit], "labs")
     out = labs.copy()
@@ -483,6 +496,17 @@ def icaht_grade(labs: Any, *, anc_test: str = "anc", day_col: str = "day",
            T-ICAHT counts the cumulative days below platelets 50 and 20 x 10^9/L.
     .. [3] Liang EC. Automated approach to grade early and late ICAHT by EHA/EBMT criteria.
            github.com/emilyliangmd/automatedicahtgrading.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> labs = pd.DataFrame({"patient_id": "P1", "day": [0, 3, 7, 10, 14, 21, 28],
+    ...                      "test": "anc", "value": [900, 300, 80, 50, 400, 800, 1200],
+    ...                      "unit": "/µL"})
+    >>> grades = rc.icaht_grade(labs)
+    >>> grades[["patient_id", "early_grade", "early_days_anc_le500", "early_days_anc_le100"]]
+      patient_id  early_grade  early_days_anc_le500  early_days_anc_le100
+    0         P1          3.0                  18.0                   7.0
     """
     if duration not in ("cumulative", "longest"):
         raise ValueError(f"duration must be 'cumulative' or 'longest', got {duration!r}")
@@ -601,6 +625,18 @@ class LabSummary:
     ``table``: test, day, n (patients), median, q1, q3, unit. Quantiles are R's type 7
     (numpy's default ``linear``). ``time_points`` and ``tolerance`` say how measurements were
     assigned to time points.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> s = rc.lab_summary(rc.datasets.rocca_like_labs(), tests=["hb"], time_points=[0, 7, 28])
+    >>> s.tests, s.time_points
+    (('hb',), (0.0, 7.0, 28.0))
+    >>> s.table[["test", "day", "n", "median"]]
+      test   day    n  median
+    0   hb   0.0  189    9.30
+    1   hb   7.0  186    8.15
+    2   hb  28.0  170    8.20
     """
 
     table: pd.DataFrame
@@ -640,6 +676,18 @@ def lab_summary(labs: pd.DataFrame, *, tests: Sequence[str] | None = None,
     LabSummary
         ``.table``: test, day, n, median, q1, q3, unit. A patient with several values at one
         time point contributes their median, so n counts patients.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> labs = rc.datasets.rocca_like_labs()
+    >>> s = rc.lab_summary(labs, tests=["anc", "plt"], time_points=[0, 28])
+    >>> s.table.round(1)
+      test   day    n   median       q1        q3 unit
+    0  anc   0.0  189    720.0    340.0    1510.0  /µL
+    1  anc  28.0  170    385.0    210.0     807.5  /µL
+    2  plt   0.0  189  68000.0  42000.0  125000.0  /µL
+    3  plt  28.0  170  47500.0  31250.0   71000.0  /µL
     """
     _require(labs, [patient_col, day_col, test_col, value_col], "labs")
     data = labs
@@ -717,6 +765,21 @@ def toxicity_table(cohort: Any, *, syndromes: Sequence[str] = ("crs", "icans"),
         ("n (x.x%)", or "median [Q1, Q3] (range a-b)" for onset), and for the onset row
         median, q1, q3, minimum, maximum (days, among patients with the syndrome and a known
         onset; quartiles R type 7).
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> tox = rc.toxicity_table(rc.datasets.rocca_like())
+    >>> tox[["syndrome", "level", "n", "display"]].head(8)
+      syndrome      level   n     display
+    0      CRS    Grade 0  28  28 (14.8%)
+    1      CRS    Grade 1  80  80 (42.3%)
+    2      CRS    Grade 2  62  62 (32.8%)
+    3      CRS    Grade 3  13   13 (6.9%)
+    4      CRS    Grade 4   5    5 (2.6%)
+    5      CRS    Grade 5   1    1 (0.5%)
+    6      CRS  Grade >=3  19  19 (10.1%)
+    7      CRS    Missing   0           0
     """
     patients = _patients_of(cohort)
     rows = []

@@ -65,6 +65,20 @@ class ExposureComparison:
     ``.table`` has exactly the columns ``method, estimand, hr, lower, upper, p, n, events,
     note`` (one row per estimate); ``.forest`` adds what a forest plot needs (label,
     population, whether the row is biased, and whether it has a hazard ratio).
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> res = rc.hsct_effect(rc.datasets.rocca_like(), "OS",
+    ...                      methods=("naive", "time_varying", "landmark", "mantel_byar"))
+    >>> res.methods
+    ('naive', 'time_varying', 'landmark', 'mantel_byar')
+    >>> res.table[["method", "hr", "lower", "upper"]].round(2)
+             method    hr  lower  upper
+    0         naive  0.18   0.06   0.58
+    1  time_varying  0.34   0.10   1.12
+    2      landmark  0.71   0.14   2.27
+    3   mantel_byar  0.34   0.10   1.12
     """
 
     estimates: list

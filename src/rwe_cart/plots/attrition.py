@@ -120,8 +120,14 @@ def plot_attrition(
 
     Examples
     --------
-    >>> import rwe_cart as rc
-    >>> fig = rc.plot_attrition(rc.datasets.rocca_like(), subsets=True)
+    >>> import matplotlib.pyplot as plt, pandas as pd, rwe_cart as rc
+    >>> frame = rc.datasets.rocca_like_frame()
+    >>> frame.loc[0, "date_relapse"] = pd.Timestamp("2000-01-01")
+    >>> cohort = rc.load_registry(frame, errors="exclude")
+    >>> len(cohort.attrition)
+    1
+    >>> fig = rc.plot_attrition(cohort)
+    >>> plt.close(fig)
     """
     if not isinstance(cohort, Cohort):
         raise TypeError(f"plot_attrition needs a Cohort (rwe_cart.cohort.Cohort), got {type(cohort).__name__}")

@@ -176,6 +176,16 @@ def plot_forest(
     "forest-point", "forest-ci", "forest-arrow", "forest-no-hr", "forest-label",
     "forest-biased", "forest-estimand", "forest-n", "forest-hr", "forest-p",
     "forest-header", "forest-footnote" and "forest-reference".
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, rwe_cart as rc
+    >>> res = rc.hsct_effect(rc.datasets.rocca_like(), "PFS",
+    ...                      methods=("naive", "time_varying", "landmark", "mantel_byar"))
+    >>> fig = rc.plot_forest(res)
+    >>> fig.axes[0].get_xscale()
+    'log'
+    >>> plt.close(fig)
     """
     frame, label_col = _as_frame(obj)
     if suppress_below is None:  # a result displayed with suppression keeps it in its figure

@@ -97,6 +97,15 @@ def plot_simon_makuch(
     .. [1] Simon R, Makuch RW. A non-parametric graphical representation of the
            relationship between survival and the occurrence of an event: application
            to responder versus non-responder bias. Stat Med. 1984;3:35-44.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, rwe_cart as rc
+    >>> sm = rc.exposure.simon_makuch(rc.datasets.rocca_like(), "PFS")
+    >>> fig = rc.plot_simon_makuch(sm)
+    >>> fig.axes[0].get_ylabel()
+    'Survival probability'
+    >>> plt.close(fig)
     """
     km = _find_km(result)
     if labels is None:

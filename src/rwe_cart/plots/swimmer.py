@@ -176,8 +176,11 @@ def plot_swimmer(
 
     Examples
     --------
-    >>> import rwe_cart as rc
+    >>> import matplotlib.pyplot as plt, rwe_cart as rc
     >>> fig = rc.plot_swimmer(rc.datasets.zuma3_like(), endpoint="PFS", order="hsct")
+    >>> fig.axes[0].get_xlabel()
+    'Time since infusion (months)'
+    >>> plt.close(fig)
     """
     if not isinstance(cohort, Cohort):
         raise TypeError(f"plot_swimmer needs a Cohort (rwe_cart.cohort.Cohort), got {type(cohort).__name__}")
