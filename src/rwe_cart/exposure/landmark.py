@@ -768,7 +768,10 @@ def _reference_profile(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.Dat
         if row else pd.DataFrame(index=pd.Index(["reference patient"], name="profile"))
 
 
+# numpydoc order: the shared References go before a docstring's Examples section.
 for _f in (landmark_cox, landmark_cox_grid, landmark_supermodel, landmark, landmark_grid,
            supermodel):
-    _f.__doc__ = (_f.__doc__ or "").rstrip() + "\n" + _REFS
-del _f
+    _head, _sep, _examples = (_f.__doc__ or "").rstrip().partition("\n    Examples\n")
+    _f.__doc__ = _head.rstrip() + "\n" + _REFS + ("\n" + _sep.lstrip("\n") + _examples + "\n"
+                                                  if _sep else "")
+del _f, _head, _sep, _examples
