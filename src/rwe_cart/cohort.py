@@ -37,7 +37,7 @@ class Cohort:
     Attributes
     ----------
     patients : DataFrame
-        Contract columns (DATA.md), columns outside the contract unchanged, and the derived
+        Contract columns (docs/data-contract.md), columns outside the contract unchanged, and the derived
         day columns ``t_infusion``, ``t_response``, ``t_relapse``, ``t_hsct``, ``t_death``,
         ``t_last``, ``t_next_therapy`` and the flags ``dead`` and ``hsct_in_remission``.
     attrition : DataFrame
@@ -197,7 +197,7 @@ def build_cohort(frame: pd.DataFrame, *, origin: str = "infusion",
     Parameters
     ----------
     frame : DataFrame
-        One row per patient, contract column names (DATA.md); other columns are kept.
+        One row per patient, contract column names (docs/data-contract.md); other columns are kept.
     errors : {"raise", "exclude"}
         "raise": any problem raises `CohortValidationError` listing all of them. "exclude":
         patients with a problem go to ``attrition`` (step "validation") with their reasons;

@@ -1,4 +1,4 @@
-"""Endpoint definitions (DATA.md): a cohort becomes a tidy (patient_id, time, event) frame.
+"""Endpoint definitions (docs/data-contract.md): a cohort becomes a tidy (patient_id, time, event) frame.
 
 Each returned frame carries its definition in plain words in ``frame.attrs["definition"]``
 so that results and reports can print exactly what was analysed.

@@ -1,13 +1,13 @@
 """Laboratory toxicity after CAR-T: CAR-HEMATOTOX, ICAHT grading, lab trajectories, CRS/ICANS.
 
-Domain shaping (DATA.md "Labs"): the long laboratory table has one row per measurement,
+Domain shaping (docs/data-contract.md "Labs"): the long laboratory table has one row per measurement,
 ``patient_id, day (or date), test, value, unit`` with ``test`` one of ``anc`` (neutrophils),
 ``hb`` (haemoglobin), ``plt`` (platelets), ``alc`` (lymphocytes), ``car_t`` (circulating
 CAR-T cells) and optionally ``wbc`` (leukocytes), ``crp``, ``ferritin``. Canonical units
 (`LAB_UNITS`) are cells/µL for every count, g/dL for haemoglobin, mg/dL for CRP and ng/mL for
 ferritin; `standardise_lab_units` converts any unit listed in `UNIT_FACTORS`.
 
-Baseline labs of the patient table (DATA.md; the synthetic cohorts) are in other units:
+Baseline labs of the patient table (docs/data-contract.md; the synthetic cohorts) are in other units:
 ANC and platelets in 10⁹/L, Hb g/dL, CRP mg/dL, ferritin ng/mL (`PATIENT_LAB_UNITS`).
 
 Public functions
@@ -43,7 +43,7 @@ __all__ = [
     "toxicity_table",
 ]
 
-MONTH = 30.4375  # days per month (DATA.md)
+MONTH = 30.4375  # days per month (docs/data-contract.md)
 
 # --------------------------------------------------------------------------- units
 #: Canonical unit of each test of the long lab table.
@@ -51,7 +51,7 @@ LAB_UNITS: dict[str, str] = {
     "anc": "/µL", "alc": "/µL", "wbc": "/µL", "plt": "/µL", "car_t": "/µL",
     "hb": "g/dL", "crp": "mg/dL", "ferritin": "ng/mL",
 }
-#: Units of the baseline labs in the patient table (DATA.md, synthetic cohorts).
+#: Units of the baseline labs in the patient table (docs/data-contract.md, synthetic cohorts).
 PATIENT_LAB_UNITS: dict[str, str] = {
     "anc": "10^9/L", "plt": "10^9/L", "hb": "g/dL", "crp": "mg/dL", "ferritin": "ng/mL",
 }
@@ -237,7 +237,7 @@ def car_hematotox(frame_or_cohort: Any, *, anc: str = "anc", hb: str = "hb", plt
         protein and ferritin.
     units : mapping, optional
         Unit of each component, keyed "anc", "hb", "plt", "crp", "ferritin". Default: the
-        patient-table units of DATA.md (`PATIENT_LAB_UNITS`): ANC and platelets in 10⁹/L,
+        patient-table units of docs/data-contract.md (`PATIENT_LAB_UNITS`): ANC and platelets in 10⁹/L,
         Hb in g/dL, CRP in mg/dL, ferritin in ng/mL. Other units are converted: counts from
         /µL, G/L, 10³/µL; Hb from g/L or mmol/L; CRP from mg/L; ferritin from µg/L or pmol/L.
         Give only the ones that differ, e.g. ``units={"anc": "/µL", "crp": "mg/L"}``.

@@ -1,4 +1,4 @@
-"""The cohort contract: canonical columns, their types, and the validation rules of DATA.md.
+"""The cohort contract: canonical columns, their types, and the validation rules of docs/data-contract.md.
 
 Validation never stops at the first problem: every failure of every rule is collected into
 one problems table (patient_id, column, rule, value) so a registry manager can fix a file in
@@ -102,7 +102,7 @@ class CohortValidationError(ValueError):
     ``patient_id`` is the identifier from the input, ``"<row i>"`` for a row without one
     (``i``: 0-based position of the row in the table as read; loaders of long tables name
     the table, e.g. ``"<ADTTE row 3>"``), or ``"<all>"`` for a problem of the whole table
-    (a missing column, no rows). ``column`` is a contract column (DATA.md), a column of the
+    (a missing column, no rows). ``column`` is a contract column (docs/data-contract.md), a column of the
     input (an ADaM variable, a column named in ``columns=``), or ``"<all>"`` for the whole row.
 
     Examples
@@ -641,7 +641,7 @@ def _pandera_problems(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def validate(frame: pd.DataFrame) -> pd.DataFrame:
-    """All six DATA.md rules on a typed frame; returns the problems table (empty when valid)."""
+    """All six data-contract rules on a typed frame; returns the problems table (empty when valid)."""
     problems = [_pandera_problems(frame)]
     missing = [c for c in REQUIRED if c not in frame]
     if missing:

@@ -1098,7 +1098,7 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
     ----------
     cohort : Cohort
     endpoint : {"PFS", "OS", "EFS", "RFS", "DOR"}
-        The outcome (DATA.md definitions).
+        The outcome (definitions in docs/data-contract.md).
     grace : float
         Grace period in days from time zero.
     covariates : sequence of str

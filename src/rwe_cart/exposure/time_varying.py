@@ -5,7 +5,7 @@ Public, generic (plain frames, no CAR-T names): :func:`time_varying_cox`,
 row builders :func:`hsct_frame` (one row per patient) and :func:`hsct_rows`
 (counting-process rows) shared by the other exposure methods.
 
-Convention (DATA.md): a patient is exposed on ``(t_hsct, ∞)``; an event on the HSCT day
+Convention (docs/data-contract.md): a patient is exposed on ``(t_hsct, ∞)``; an event on the HSCT day
 counts as unexposed, as R's ``tmerge(tdc())`` and ``(start, stop]`` rows. Only a
 consolidative HSCT given in remission is exposure (``Cohort.patients.hsct_in_remission``);
 a salvage HSCT after relapse never switches the exposure on.

@@ -348,7 +348,7 @@ def load_registry(path_or_frame: str | Path | pd.DataFrame, *,
     path_or_frame : path or DataFrame
         CSV (``sep``, ``decimal``, ``encoding``), Parquet or Excel (``sheet_name``), or a frame.
     columns : mapping, optional
-        Local name -> contract name (DATA.md), e.g. ``{"ID": "patient_id"}``.
+        Local name -> contract name (docs/data-contract.md), e.g. ``{"ID": "patient_id"}``.
     origin : {"infusion", "apheresis", "enrollment"}
         Time zero. "apheresis" and "enrollment" give intention-to-treat time scales and need
         ``date_apheresis`` / ``date_enrollment`` for every patient.

@@ -1,0 +1,69 @@
+"""Sphinx configuration for the rwe_cart documentation (``make docs``)."""
+from __future__ import annotations
+
+import datetime
+import os
+from pathlib import Path
+
+import matplotlib
+
+# Docstring examples draw figures; no window may open while the API pages are built.
+matplotlib.use("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import rwe_cart  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+project = "rwe_cart"
+author = "The rwe_cart developers"
+copyright = f"{datetime.date.today().year}, {author}"
+release = rwe_cart.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "myst_parser",
+    "sphinx_copybutton",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build", "api/generated/*.md"]
+templates_path = ["_templates"]
+
+# Markdown pages: colon fences for admonitions, $...$ maths, anchors on headings so pages can
+# link to sections.
+myst_enable_extensions = ["colon_fence", "dollarmath", "deflist"]
+myst_heading_anchors = 3
+
+# One stub page per public name, generated from docs/api/index.rst on every build.
+autosummary_generate = True
+autosummary_imported_members = True
+autodoc_default_options = {"member-order": "bysource"}
+# Parameter types are written in each numpydoc docstring; repeating the annotations in the
+# signature line makes the long signatures of the plotting functions unreadable.
+autodoc_typehints = "none"
+
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"rwe_cart {release}"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+}
+html_context = {"default_mode": "light"}
+html_static_path: list[str] = []
+html_show_sourcelink = False
+
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
