@@ -111,7 +111,7 @@ __all__ = [
     "simon_makuch_curves",
     "time_varying_cox",
 ]
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 # Figures (matplotlib) and the synthetic cohorts (scipy.stats) load on first use, so that
 # `import rwe_cart` stays quick in every worker process of a bootstrap or simulation.

@@ -55,6 +55,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from ._log import logger
+
 __all__ = [
     "BACKENDS",
     "CI_METHODS",
@@ -844,6 +846,8 @@ def bootstrap(data: pd.DataFrame, statistic: Callable[[pd.DataFrame], Any], n_bo
         raise ValueError("statistic returned non-finite values on the original data for "
                          f"{[t for t, b in zip(terms, bad, strict=True) if b]}")
     resampler = _Resampler.build(data, cluster)
+    logger.info("bootstrap: %d replicates of %d rows (%s backend)", int(n_boot), len(data),
+                backend)
     out = repeat(_boot_replicate, int(n_boot), seed=seed,
                  args=(None if pass_rows else data, statistic, resampler, terms),
                  backend=backend,
@@ -862,6 +866,7 @@ def bootstrap(data: pd.DataFrame, statistic: Callable[[pd.DataFrame], Any], n_bo
             if n_failed > _SHOW_FAILURES else ""
         head = (f"{n_failed} of {n_boot} bootstrap replicates failed "
                 f"({100 * n_failed / n_boot:.1f}%)")
+        logger.warning("bootstrap: %s", head)
         if n_failed > max_failed * n_boot or int(ok.sum()) < 2:
             raise BootstrapError(f"{head}, more than max_failed={max_failed:g} allows:\n  "
                                  f"{shown}{more}", failures)

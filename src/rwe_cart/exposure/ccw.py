@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from .._log import logger
 from ..parallel import BootstrapResult, bootstrap
 from ..survival import _validate as V
 from ..survival.cox import CoxModel, cox
@@ -942,6 +943,9 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
                          f"{grace:g} days; the treat-within-G strategy has no one to follow")
     model, numer, dropped = _fit_models(p, weight_model, float(interval), stabilized)
     rows = _weighted_rows(p, grace, model, numer, stabilized, trunc)
+    if rows["n_truncated"]:
+        logger.info("ccw: %d of %d clone-row weights truncated to [%g, %g]",
+                    rows["n_truncated"], rows["weight"].size, *rows["bounds"])
     n, n_events = int(p.T.size), int(p.D.sum())
     if not (rows["event"][rows["arm"] == 0].any() and rows["event"][rows["arm"] == 1].any()):
         raise ValueError("an arm has no endpoint event after cloning and censoring; CCW "

@@ -1,0 +1,2 @@
+"""The package version, defined here only (pyproject.toml reads it)."""
+__version__ = "0.2.0"
