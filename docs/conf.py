@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import matplotlib
+import yaml
 
 # Docstring examples draw figures; no window may open while the API pages are built.
 matplotlib.use("Agg")
@@ -14,6 +15,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import rwe_cart  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
 
 project = "rwe_cart"
 author = "The rwe_cart developers"
@@ -32,13 +34,41 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "api/generated/*.md"]
+exclude_patterns = ["_build", "_generated"]
 templates_path = ["_templates"]
 
 # Markdown pages: colon fences for admonitions, $...$ maths, anchors on headings so pages can
 # link to sections.
-myst_enable_extensions = ["colon_fence", "dollarmath", "deflist"]
+myst_enable_extensions = ["colon_fence", "dollarmath", "deflist", "substitution"]
 myst_heading_anchors = 3
+
+
+def _citation() -> dict[str, str]:
+    """The citing page's fields, read from CITATION.cff (the one source of the metadata).
+
+    Also writes the BibTeX entry that the page includes, under docs/_generated/ (not kept
+    in git).
+    """
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    authors = " and ".join(a.get("name") or f"{a.get('given-names', '')} {a['family-names']}".strip()
+                           for a in cff["authors"])
+    released = str(cff["date-released"])
+    bib = (f"@software{{rwe_cart,\n"
+           f"  author  = {{{{{authors}}}}},\n"
+           f"  title   = {{{{{cff['title']}}}}},\n"
+           f"  version = {{{cff['version']}}},\n"
+           f"  year    = {{{released[:4]}}},\n"
+           f"  license = {{{cff['license']}}},\n"
+           f"}}\n")
+    out = HERE / "_generated"
+    out.mkdir(exist_ok=True)
+    (out / "citation.bib").write_text(bib, encoding="utf-8")
+    return {"cff_message": " ".join(cff["message"].split()), "cff_authors": authors,
+            "cff_title": cff["title"], "cff_version": str(cff["version"]),
+            "cff_date": released, "cff_license": cff["license"]}
+
+
+myst_substitutions = _citation()
 
 # One stub page per public name, generated from docs/api/index.rst on every build.
 autosummary_generate = True
@@ -62,7 +92,12 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_context = {"default_mode": "light"}
-html_static_path: list[str] = []
+# Pages without sub-pages need no section navigation column.
+html_sidebars = {page: [] for page in ("index", "getting-started", "data-contract",
+                                        "api-conventions", "architecture", "changelog",
+                                        "citing")}
+html_static_path = ["_static"]
+html_css_files = ["rwe_cart.css"]
 html_show_sourcelink = False
 
 copybutton_prompt_text = r">>> |\.\.\. |\$ "

@@ -423,7 +423,7 @@ def repeat(fn: Callable[..., T], n: int, *, seed: Seed, args: Sequence[Any] = ()
     Parameters
     ----------
     fn : callable
-        ``fn(rng, *args, **kwargs)``; ``rng`` is a :class:`numpy.random.Generator` and must
+        ``fn(rng, *args, **kwargs)``; ``rng`` is a ``numpy.random.Generator`` and must
         be the only source of randomness. It must pickle (cloudpickle: lambdas and closures
         work) for the process backends; pass large data through ``args``, not a closure,
         so it is shipped once rather than with every task.
@@ -786,7 +786,7 @@ def bootstrap(data: pd.DataFrame, statistic: Callable[[pd.DataFrame], Any], n_bo
         Give `statistic` the drawn row positions (a 1-D integer array into `data`, the
         rows of a cluster drawn twice appearing twice) instead of a resampled frame; on
         the original data it gets ``arange(len(data))``. For statistics that work on
-        arrays prepared once, e.g. :func:`rwe_cart.survival.cox.cox_coef`, this skips
+        arrays prepared once, e.g. :func:`rwe_cart.cox_coef`, this skips
         building a data frame per replicate. The cluster column is then not relabelled.
 
     Returns

@@ -12,7 +12,7 @@ Two layers, as everywhere in the package:
   exposure "HSCT in remission": :func:`naive`, :func:`censor`, :func:`time_varying`,
   :func:`mantel_byar`, :func:`simon_makuch`, :func:`landmark`, :func:`landmark_grid`,
   :func:`supermodel`, :func:`effect_modification`, :func:`competing`, and
-  :func:`hsct_effect`, which runs several and returns an :class:`ExposureComparison`.
+  :func:`hsct_effect`, which runs several and returns an :class:`~rwe_cart.ExposureComparison`.
 
 Clone–censor–weight: :func:`ccw` (generic) and :func:`ccw_cohort`.
 

@@ -26,7 +26,7 @@ curves per arm then estimate survival under each strategy; their difference and 
 chosen horizons, and a weighted Cox hazard ratio (arm as the only covariate, clustered
 on the patient), summarise the contrast. Confidence intervals come from a bootstrap of
 *patients* (both clones together), re-running cloning, weight model and analysis in each
-replicate, through :func:`rwe_cart.parallel.bootstrap` (identical on every backend).
+replicate, through :func:`rwe_cart.bootstrap` (identical on every backend).
 
 Everything is vectorised: no Python loop over patients, clones or event times.
 """
@@ -837,7 +837,7 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
     n_boot : int
         Bootstrap replicates (patients resampled, both clones together; 0: none).
     seed, backend, n_jobs, progress, max_failed
-        Passed to :func:`rwe_cart.parallel.bootstrap`: the same seed gives the same
+        Passed to :func:`rwe_cart.bootstrap`: the same seed gives the same
         intervals on every backend.
     alpha : float
         1 − confidence level.
@@ -1125,7 +1125,7 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
     ExposureEstimate
         method ``"ccw"``; ``hr``/``lower``/``upper``/``p`` from the weighted Cox model
         (limits as ``hr_ci``); ``n`` eligible patients and their ``events``; ``extra``:
-        ``result`` (the :class:`CCWResult`), ``km`` (weighted curves per arm, for
+        ``result`` (the :class:`~rwe_cart.CCWResult`), ``km`` (weighted curves per arm, for
         ``plot_km``), ``contrasts`` (survival per arm, risk difference and survival ratio
         at the horizons with bootstrap limits), ``table``, ``weights`` (weight
         summaries), ``counts``, ``excluded``.

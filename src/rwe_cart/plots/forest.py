@@ -114,7 +114,7 @@ def plot_forest(
         A DataFrame with columns ``hr, lower, upper`` and a label column (the first
         of ``label, method, term, subgroup, group``); optional ``p, estimand, n,
         events, note``. Or a result carrying such a frame as ``.table`` (e.g.
-        :class:`ExposureComparison` from ``rwe_cart.hsct_effect``) or ``.summary``
+        :class:`~rwe_cart.ExposureComparison` from ``rwe_cart.hsct_effect``) or ``.summary``
         (e.g. :class:`~rwe_cart.survival.cox.CoxModel`).
     ax
         Draw in this axes slot (the text columns are carved out of it); default a new
@@ -122,7 +122,7 @@ def plot_forest(
     labels
         Display names: a mapping raw label -> name, or one name per row (input
         order). Method names of ``hsct_effect`` get readable defaults
-        (:data:`METHOD_NAMES`).
+        (``METHOD_NAMES`` in this module).
     reference
         x of the dashed no-effect line (1 for ratios).
     log_scale

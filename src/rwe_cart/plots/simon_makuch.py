@@ -68,7 +68,7 @@ def plot_simon_makuch(
         the HSCT group as patients are transplanted. Cumulative "censored" would
         count the moves to the HSCT curve as censoring.
     caption
-        Text under the figure (default :data:`SIMON_MAKUCH_CAPTION`); None for none.
+        Text under the figure (default ``SIMON_MAKUCH_CAPTION`` of this module); None for none.
     censor_ticks, median_lines
         Off by default: a no-HSCT row ends (is "censored") at transplant.
     figsize

@@ -315,7 +315,7 @@ class CoxModel:
         times
             Times at which to evaluate the curves.
         conf_type
-            Transformation for the limits, as :func:`~rwe_cart.survival.km.kaplan_meier`:
+            Transformation for the limits, as :func:`~rwe_cart.kaplan_meier`:
             ``"log"`` (R's default), ``"log-log"``, ``"plain"``, ``"logit"`` or
             ``"arcsin"``.
         alpha

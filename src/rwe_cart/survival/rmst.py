@@ -2,7 +2,7 @@
 
 Public: :func:`rmst`, :class:`RMSTResult`.
 
-Built on :func:`rwe_cart.survival.km.kaplan_meier` (the curve is never re-estimated
+Built on :func:`rwe_cart.kaplan_meier` (the curve is never re-estimated
 here): the RMST is the area under each group's Kaplan–Meier step function up to tau,
 its standard error the one R prints as ``se(rmean)``.
 """
