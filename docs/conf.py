@@ -73,6 +73,8 @@ myst_substitutions = _citation()
 # One stub page per public name, generated from docs/api/index.rst on every build.
 autosummary_generate = True
 autosummary_imported_members = True
+# Module pages list what the module exports (its __all__), not every name it imports.
+autosummary_ignore_module_all = False
 autodoc_default_options = {"member-order": "bysource"}
 # Parameter types are written in each numpydoc docstring; repeating the annotations in the
 # signature line makes the long signatures of the plotting functions unreadable.
