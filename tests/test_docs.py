@@ -54,3 +54,24 @@ def test_public_name_has_a_runnable_example(name):
     assert match, f"rc.{name}: the docstring has no numpydoc 'Examples' section"
     assert ">>> " in match.group(1), f"rc.{name}: the Examples section has no doctest line"
     assert "+SKIP" not in match.group(1), f"rc.{name}: the example is skipped, not run"
+
+
+def test_names_used_in_the_pages_exist():
+    """Every ``rc.<name>`` written in a documentation page resolves (catches renames).
+
+    A wildcard such as ``rc.plot_*`` is not a name and is not checked.
+    """
+    docs = API_DIR.parent
+    missing = []
+    for path in sorted(docs.rglob("*.md")):
+        if "_build" in path.parts:
+            continue
+        for dotted in sorted(set(re.findall(r"\brc\.([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?![\w*])",
+                                            path.read_text(encoding="utf-8")))):
+            obj = rc
+            for part in dotted.split("."):
+                if not hasattr(obj, part):
+                    missing.append(f"{path.relative_to(docs)}: rc.{dotted}")
+                    break
+                obj = getattr(obj, part)
+    assert not missing, "names in the documentation that rwe_cart does not have:\n" + "\n".join(missing)
