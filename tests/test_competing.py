@@ -485,12 +485,8 @@ def test_errors():
     with pytest.raises(ValueError, match=r"failure_cause=3 is not a cause"):
         fine_gray(df.assign(x=1.0), time="time", cause="cause", covariates=["x"],
                   failure_cause=3)
-    with pytest.raises(ValueError, match=r"column 'x' has 1 missing or infinite value "
-                                         r"\(row 1\).*na.omit"):
+    with pytest.raises(ValueError, match=r"column 'x' has 1 missing value \(row 1\)"):
         fine_gray(df.assign(x=[1, None, 2, 3, 4, 5, 6, 7, 8]), time="time", cause="cause",
-                  covariates=["x"])
-    with pytest.raises(ValueError, match="must be numeric for method='crr'"):
-        fine_gray(df.assign(x=list("abcabcabc")), time="time", cause="cause",
                   covariates=["x"])
     with pytest.raises(ValueError, match="method must be"):
         fine_gray(df.assign(x=1.0), time="time", cause="cause", covariates=["x"],

@@ -332,10 +332,11 @@ def test_hsct_effect_naive_with_responder_only_covariate(rocca):
     assert naive.note.startswith("biased: immortal time")
     assert "restricted to responders because mrd_negative" in naive.note
     assert naive.n == int(rocca.patients["best_response"].isin(["CR", "CRi", "CRh"]).sum())
-    # asked explicitly for everyone: not estimable, and the reason names the patients
-    res = rc.hsct_effect(rocca, "PFS", methods=["naive"], covariates=CONFOUNDERS,
-                         naive={"population": "all"})
-    assert "mrd_negative" in res.skipped["naive"] and "patients R" in res.skipped["naive"]
+    # asked explicitly for everyone: a specification error, raised with the patients named
+    # (only what the data cannot estimate becomes a "not estimable" row)
+    with pytest.raises(ValueError, match=r"'mrd_negative' is missing .*patients R"):
+        rc.hsct_effect(rocca, "PFS", methods=["naive"], covariates=CONFOUNDERS,
+                       naive={"population": "all"})
 
 
 def test_competing_view_keeps_the_cause_that_is_estimable():
@@ -361,3 +362,65 @@ def test_a_failed_bootstrap_skips_ccw_with_its_reason():
                             covariates=["age"], ccw={"n_boot": 50, "seed": 1, "backend": "sequential"})
     assert effect.methods == ("time_varying",)
     assert effect.skipped["ccw"].startswith("no bootstrap interval:")
+
+
+def test_hsct_effect_methods_declare_their_options():
+    from rwe_cart.exposure import hsct
+
+    declared = set().union(*(m.shared for m in hsct._REGISTRY.values()))
+    assert declared == set(hsct.SHARED_OPTIONS)
+    assert set(hsct._REGISTRY) == set(hsct.METHODS)
+    for name in hsct.METHODS:
+        spec = hsct._method(name)
+        missing = [o for o in spec.shared if o not in spec.own_options()]
+        assert not missing, f"{name} declares {missing} but its function does not take them"
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"horizon": 365}, r"option horizon= is used by landmark, none of which is among"),
+    ({"naive": {"robust": True}}, r"naive does not take option\(s\) \['robust'\]"),
+    ({"ccw": {"n_boot": 20}}, r"options given for \['ccw'\], which are not among"),
+    ({"lanmark": 100}, r"unknown option\(s\) \['lanmark'\]"),
+])
+def test_hsct_effect_options_are_never_dropped(rocca, options, message):
+    with pytest.raises(ValueError, match=message):
+        rc.hsct_effect(rocca, "PFS", methods=["naive", "time_varying"], **options)
+
+
+def test_hsct_effect_propagates_errors_that_are_not_about_the_data(rocca):
+    with pytest.raises(ValueError, match="nosuch"):
+        rc.hsct_effect(rocca, "PFS", methods=["time_varying"], strata="nosuch")
+
+
+def test_effect_modification_with_firth_keeps_the_level_without_events_after_hsct(rocca):
+    covs = ["mrd_negative", "age"]
+    plain = X.effect_modification(rocca, "prior_hsct", "PFS", covariates=covs)
+    yes = plain.table.set_index("level").loc[True]
+    assert np.isnan(yes["hr"]) and "monotone likelihood" in yes["note"]
+    res = X.effect_modification(rocca, "prior_hsct", "PFS", covariates=covs, firth=True)
+    assert res.table["hr"].notna().all() and res.tests["p_value"].notna().all()
+    # each level's hazard ratio is the Firth fit of that level's rows, profiled for hsct
+    for est in res.estimates:
+        model = est.extra["model"]
+        assert model.meta["firth"] and model.meta["profiled"] == ("hsct",)
+        hsct = model.summary.set_index("term").loc["hsct"]
+        assert est.hr == hsct["hr"] and est.lower == hsct["lower"]
+    rows = X.hsct_rows(rocca, "PFS", population="responders",
+                       columns=["prior_hsct", *covs])
+    one = rows[rows["prior_hsct"]]
+    direct = rc.cox(one, time="stop", start="start", event="event",
+                    covariates=["hsct", *covs], firth=True, profile=["hsct"])
+    got = res.table.set_index("level").loc[True]
+    ref = direct.summary.set_index("term").loc["hsct"]
+    np.testing.assert_allclose([got["hr"], got["lower"], got["upper"], got["p"]],
+                               [ref["hr"], ref["lower"], ref["upper"], ref["p"]], rtol=1e-12)
+
+
+def test_time_varying_firth_profiles_the_exposure(rocca):
+    est = X.time_varying(rocca, "PFS", covariates=["mrd_negative", "age"], firth=True)
+    assert est.extra["model"].meta["profiled"] == ("hsct",) and "Firth" in est.note
+    with pytest.raises(ValueError, match="no robust"):
+        X.time_varying(rocca, "PFS", firth=True, robust=True)
+    both = rc.hsct_effect(rocca, "PFS", methods=["time_varying", "landmark"],
+                          time_varying={"firth": True})
+    assert "Firth" in both["time_varying"].note and "Firth" in both["landmark"].label

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .formatting import format_fixed, format_p
 from .privacy import check_suppress, format_count
 
 DEFAULT_VARIABLES = (
@@ -365,18 +366,6 @@ def _kind(name: Any, columns: Sequence = ()) -> str:
     return "estimate"
 
 
-def _fixed(x: float, decimals: int) -> str:
-    if np.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    # + 0.0 turns a rounded -0.0 into 0.0, so no "-0.00" is printed
-    return f"{round(x, decimals) + 0.0:.{decimals}f}"
-
-
-def _format_p(p: float, decimals: int) -> str:
-    floor = 10.0 ** -decimals
-    return f"<{floor:.{decimals}f}" if p < floor else _fixed(p, decimals)
-
-
 def _format_cell(v: Any, kind: str, decimals: int, whole: bool, na_rep: str) -> str:
     if v is None or (not isinstance(v, str) and pd.isna(v)):
         return na_rep
@@ -387,10 +376,10 @@ def _format_cell(v: Any, kind: str, decimals: int, whole: bool, na_rep: str) -> 
     if isinstance(v, (float, np.floating)):
         x = float(v)
         if kind == "p":
-            return _format_p(x, decimals)
+            return format_p(x, decimals)
         if whole and (np.isinf(x) or x.is_integer()):
-            return _fixed(x, 0)
-        return _fixed(x, decimals)
+            return format_fixed(x, 0)
+        return format_fixed(x, decimals)
     return str(v)
 
 
@@ -489,7 +478,7 @@ def _table_one_display(t1: TableOne, digits: Any, headers: Mapping | None,
     indent = "\u2003"  # an em space survives HTML whitespace collapsing and pastes into Word
 
     def smd(v: Any) -> str:
-        return "" if pd.isna(v) else _fixed(float(v), smd_decimals)
+        return "" if pd.isna(v) else format_fixed(float(v), smd_decimals)
 
     has_smd = "smd" in t
     rows = []

@@ -8,43 +8,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..formatting import METHOD_LABELS, format_hr, format_p
+
 ESTIMATE_COLUMNS = ["method", "estimand", "hr", "lower", "upper", "p", "n", "events", "note"]
 
-#: Display names of the methods, for tables and forest plots.
-METHOD_LABELS = {
-    "naive": "Naive: ever vs never HSCT",
-    "censor": "Censored at HSCT",
-    "time_varying": "Time-varying Cox",
-    "mantel_byar": "Mantel–Byar test",
-    "simon_makuch": "Simon–Makuch curves",
-    "landmark": "Landmark",
-    "landmark_firth": "Landmark, Firth-penalised",
-    "supermodel": "Landmark supermodel",
-    "ccw": "Clone–censor–weight",
-    "cause_specific_relapse": "Cause-specific Cox: relapse",
-    "cause_specific_nrm": "Cause-specific Cox: NRM",
-}
 
 #: The words every naive note starts with.
 BIASED_NOTE = "biased: immortal time"
-
-
-def _fmt(x: float, digits: int = 2) -> str:
-    return "—" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
-
-
-def format_p(p: float) -> str:
-    """p as a clinician reads it: ``"0.034"``, ``"<0.001"``, ``"—"`` when absent."""
-    if p is None or not np.isfinite(p):
-        return "—"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def format_hr(hr: float, lower: float, upper: float) -> str:
-    """``"0.61 (0.42–0.88)"``, or ``"—"`` when the method gives no hazard ratio."""
-    if hr is None or not np.isfinite(hr):
-        return "—"
-    return f"{hr:.2f} ({_fmt(lower)}–{_fmt(upper)})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,7 +90,7 @@ class ExposureEstimate:
         return bool(np.isfinite(self.hr))
 
     def __repr__(self) -> str:
-        hr = "—" if np.isnan(self.hr) else f"{self.hr:.2f} ({self.lower:.2f}–{self.upper:.2f})"
+        hr = format_hr(self.hr, self.lower, self.upper)
         p = "—" if (self.p is None or math.isnan(self.p)) else f"{self.p:.3g}"
         return f"{self.method}: HR {hr}, p = {p}; {self.estimand} [{self.note}]"
 

@@ -45,9 +45,11 @@ import pandas as pd
 from scipy.special import expit
 
 from .._log import logger
+from ..formatting import format_hr, format_p
 from ..parallel import BootstrapResult, bootstrap
 from ..survival import _validate as V
-from ..survival.cox import CoxModel, cox
+from ..survival.cox import CoxModel, NotEstimableError, cox
+from ..survival.design import design_matrix
 from ..survival.km import KaplanMeier, kaplan_meier, weighted_counts
 from ._result import ExposureEstimate
 
@@ -182,14 +184,13 @@ class CCWResult:
                 f"truncation {trunc}); CI: {ci}")
 
     def __repr__(self) -> str:
-        hr = f"HR {self.hr:.3f} ({self.lower:.3f}–{self.upper:.3f}), p = {self.p:.3g}"
+        hr = f"HR {format_hr(self.hr, self.lower, self.upper)}, p = {format_p(self.p)}"
         body = self.contrasts.to_string(index=False, float_format=lambda v: f"{v:.4g}")
         return f"{self._header()}\n{hr}\n{body}"
 
     def _repr_html_(self) -> str:
         head = html.escape(self._header())
-        hr = (f"HR {self.hr:.2f} ({self.lower:.2f}–{self.upper:.2f}), "
-              f"p = {self.p:.3g}")
+        hr = f"HR {format_hr(self.hr, self.lower, self.upper)}, p = {format_p(self.p)}"
         return (f"<p><b>{head}</b><br>{html.escape(hr)}</p>"
                 + self.table.to_html(index=False, float_format="{:.4g}".format, na_rep="")
                 + "<p>Weights</p>"
@@ -213,28 +214,18 @@ class _Patients:
 
 
 def _design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Numeric design matrix: numbers and booleans as they are, other columns as
-    indicators of every level but the first (sorted), as R's treatment contrasts."""
-    cols, names = [], []
+    """Numeric design matrix of the weight models, by the package's one design rule."""
     for name in covariates:
-        col = data[name]
-        miss = col.isna().to_numpy()
+        miss = data[name].isna().to_numpy()
         if miss.any():
             k = int(miss.sum())
             raise ValueError(f"covariate {name!r} has {k} missing value{'s' if k != 1 else ''}"
                              f" ({V.describe_rows(data, miss)}); the weight model needs it "
                              "for every eligible patient")
-        if pd.api.types.is_bool_dtype(col.dtype) or (
-                pd.api.types.is_numeric_dtype(col.dtype)
-                and not isinstance(col.dtype, pd.CategoricalDtype)):
-            cols.append(col.to_numpy(dtype=np.float64))
-            names.append(name)
-            continue
-        codes, levels = V.group_codes(data, name)
-        for j in range(1, len(levels)):
-            cols.append((codes == j).astype(np.float64))
-            names.append(f"{name}{levels[j]}")
-    X = np.column_stack(cols) if cols else np.empty((len(data), 0))
+    if not covariates:
+        return np.empty((len(data), 0)), []
+    # constant columns are dropped (and listed) by the weight models themselves
+    X, names, _, _ = design_matrix(data, covariates, constant="keep")
     return X, names
 
 
@@ -283,7 +274,7 @@ def _prepare(data, id, time, event, treat_time, eligible_time, covariates):
     keep = np.array([r is None for r in reasons])
     excluded = pd.DataFrame({"id": ids.to_numpy()[~keep], "reason": reasons[~keep]})
     if not keep.any():
-        raise ValueError("no patient is eligible: every patient's follow-up ends, or "
+        raise NotEstimableError("no patient is eligible: every patient's follow-up ends, or "
                          "treatment starts, on or before time zero")
     sub = data.loc[keep] if not keep.all() else data
     X, names = _design(sub, list(covariates))
@@ -647,7 +638,7 @@ def _weighted_rows(p: _Patients, grace: float, model, numer, stabilized: bool,
     weight_raw = np.concatenate([w0, w1])
     bad = ~np.isfinite(weight_raw) | (weight_raw <= 0)
     if bad.any():
-        raise ValueError(f"{int(bad.sum())} clone rows got a weight that is not a positive "
+        raise NotEstimableError(f"{int(bad.sum())} clone rows got a weight that is not a positive "
                          "number (a predicted probability of following the strategy of 0): "
                          "a positivity problem; simplify the weight model or truncate")
     weight, lo_hi, n_trunc = _truncate(weight_raw, truncate)
@@ -939,7 +930,7 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
     p, excluded = _prepare(data, id, time, event, treat_time, eligible_time, covariates)
     c0 = _clone_arrays(p, grace)
     if not c0["on_time"].any():
-        raise ValueError(f"no eligible patient was treated within the grace period of "
+        raise NotEstimableError(f"no eligible patient was treated within the grace period of "
                          f"{grace:g} days; the treat-within-G strategy has no one to follow")
     model, numer, dropped = _fit_models(p, weight_model, float(interval), stabilized)
     rows = _weighted_rows(p, grace, model, numer, stabilized, trunc)
@@ -948,7 +939,7 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
                     rows["n_truncated"], rows["weight"].size, *rows["bounds"])
     n, n_events = int(p.T.size), int(p.D.sum())
     if not (rows["event"][rows["arm"] == 0].any() and rows["event"][rows["arm"] == 1].any()):
-        raise ValueError("an arm has no endpoint event after cloning and censoring; CCW "
+        raise NotEstimableError("an arm has no endpoint event after cloning and censoring; CCW "
                          "cannot compare the strategies")
 
     clones = pd.DataFrame({
@@ -967,7 +958,7 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
         last = float(rows["stop"][rows["arm"] == a].max())
         beyond = hz[hz > last]
         if beyond.size:
-            raise ValueError(f"horizon {beyond[0]:g} is after the last follow-up time "
+            raise NotEstimableError(f"horizon {beyond[0]:g} is after the last follow-up time "
                              f"({last:g}) of arm {labels[a]!r}; choose earlier horizons")
     terms = _terms(hz)
 
@@ -1184,7 +1175,7 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
         frame["_t_hsct"] = t_hsct
         keep = ~np.isnan(resp)
         if not keep.any():
-            raise ValueError("the cohort has no responder (CR/CRi/CRh with a response "
+            raise NotEstimableError("the cohort has no responder (CR/CRi/CRh with a response "
                              "date); CCW from response needs some")
         frame = frame[keep]
         population = "responders (CR/CRi/CRh), from first CR/CRi"

@@ -88,7 +88,7 @@ def exposure_cause_specific_cox(rows: pd.DataFrame, *, start: str, stop: str, ca
         raise ValueError(f"column {cause!r} has missing values")
     found = sorted(v for v in pd.unique(codes) if v != censored)
     if not found:
-        raise ValueError(f"column {cause!r} has no events (all {censored!r})")
+        raise NotEstimableError(f"column {cause!r} has no events (all {censored!r})")
     name = "__event__"
     while name in rows.columns:
         name = "_" + name

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,6 +15,7 @@ import pandas as pd
 from ..parallel import BootstrapError
 from ..privacy import check_suppress, format_count
 from ..schema import RESPONSES_CR
+from ..survival.cox import NotEstimableError
 from ._result import ExposureEstimate, comparison_table, format_hr, format_p
 from .censor import censor
 from .competing import competing
@@ -28,13 +29,9 @@ __all__ = ["hsct_effect", "ExposureComparison", "METHODS", "DEFAULT_METHODS"]
 DEFAULT_METHODS = ("naive", "censor", "time_varying", "landmark", "mantel_byar", "ccw")
 METHODS = ("naive", "censor", "time_varying", "mantel_byar", "landmark", "supermodel",
            "simon_makuch", "competing", "ccw")
-#: Options that apply to several methods (each method takes those it knows).
+#: Options that apply to several methods (each method declares those it takes).
 SHARED_OPTIONS = ("population", "alpha", "ties", "robust", "strata", "times", "window",
                   "landmarks", "degree", "horizon", "firth")
-
-
-class _Skip(Exception):
-    """A method that cannot run here (absent module, not estimable on these data)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,21 +173,35 @@ class ExposureComparison:
 
 
 # ---------------------------------------------------------------------------------------
-def _kwargs_for(fn, shared: dict, specific: dict | None = None) -> dict:
-    """The shared options `fn` names as parameters (plus ``alpha`` for a function that
-    forwards ``**options``), then the method's own options, all passed."""
-    params = inspect.signature(fn).parameters
-    forwards = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    out = {k: v for k, v in shared.items() if k in params or (forwards and k == "alpha")}
-    out.update(specific or {})
-    return out
+# The methods: each one's runner and the options it takes
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Method:
+    """One method of the comparison: ``run(cohort, endpoint, landmark_day, covariates,
+    options)`` returns its estimates; ``shared`` are the comparison-wide options it takes;
+    its own options (``hsct_effect(..., <method>={...})``) are the keyword parameters of
+    ``function`` (the public cohort-level function it calls)."""
+
+    run: Callable[..., list]
+    function: Callable
+    shared: tuple[str, ...]
+
+    def own_options(self) -> tuple[str, ...]:
+        fixed = {"cohort", "endpoint", "covariates"}
+        names = [n for n, p in inspect.signature(self.function).parameters.items()
+                 if n not in fixed and p.kind is not inspect.Parameter.VAR_KEYWORD]
+        if self.function.__name__ == "ccw_cohort":   # forwards the rest to ccw()
+            from .ccw import ccw
+
+            names += [n for n in inspect.signature(ccw).parameters
+                      if n not in _CCW_SET_BY_COHORT]
+        return tuple(dict.fromkeys(names))
 
 
-def _run_ccw(cohort, endpoint, covariates, shared, specific):
-    from .ccw import ccw_cohort  # imported when asked for: it is the slowest method
-
-    return ccw_cohort(cohort, endpoint=endpoint, covariates=covariates,
-                      **_kwargs_for(ccw_cohort, shared, specific))
+# ccw_cohort builds these ccw() arguments from the cohort itself
+_CCW_SET_BY_COHORT = {"data", "id", "time", "event", "treat_time", "eligible_time",
+                      "covariates", "grace", "horizons", "weight_model", "stabilized",
+                      "truncate", "n_boot", "seed", "backend"}
 
 
 def _responder_only(cohort, covariates: list) -> list[str]:
@@ -207,41 +218,95 @@ def _responder_only(cohort, covariates: list) -> list[str]:
     return out
 
 
-def _run(method: str, cohort, endpoint: str, landmark_day: float, covariates: list,
-         shared: dict, specific: dict) -> list[ExposureEstimate]:
-    if method == "ccw":
-        return [_run_ccw(cohort, endpoint, covariates, shared, specific)]
-    if method == "naive":
-        kwargs = _kwargs_for(naive, shared, specific)
-        only = _responder_only(cohort, covariates) if "population" not in kwargs else []
-        if only:   # e.g. MRD status: defined for responders only
-            kwargs["population"] = "responders"
-        est = naive(cohort, endpoint, covariates=covariates, **kwargs)
-        if only:
-            est = replace(est, note=est.note + f"; restricted to responders because "
-                          f"{', '.join(only)} is known only for them")
-        return [est]
-    if method == "censor":
-        return [censor(cohort, endpoint, **_kwargs_for(censor, shared, specific))]
-    if method == "time_varying":
-        return [time_varying(cohort, endpoint, covariates=covariates,
-                             **_kwargs_for(time_varying, shared, specific))]
-    if method == "mantel_byar":
-        return [mantel_byar(cohort, endpoint, **_kwargs_for(mantel_byar, shared, specific))]
-    if method == "landmark":
-        return [landmark(cohort, endpoint, **dict({"at": landmark_day, "covariates": covariates},
-                                                  **_kwargs_for(landmark, shared, specific)))]
-    if method == "supermodel":
-        sm = supermodel(cohort, endpoint, covariates=covariates,
-                        **_kwargs_for(supermodel, shared, specific))
-        return [sm.estimate(landmark_day)]
-    if method == "simon_makuch":
-        return [simon_makuch(cohort, endpoint,
-                             **_kwargs_for(simon_makuch, shared, specific)).estimate()]
-    if method == "competing":
-        return competing(cohort, covariates=covariates,
-                         **_kwargs_for(competing, shared, specific)).estimates
-    raise AssertionError(method)  # pragma: no cover - checked by the caller
+def _run_naive(cohort, endpoint, day, covariates, options):
+    only = _responder_only(cohort, covariates) if "population" not in options else []
+    if only:   # e.g. MRD status: defined for responders only
+        options = {**options, "population": "responders"}
+    est = naive(cohort, endpoint, covariates=covariates, **options)
+    if only:
+        est = replace(est, note=est.note + f"; restricted to responders because "
+                      f"{', '.join(only)} is known only for them")
+    return [est]
+
+
+def _run_ccw(cohort, endpoint, day, covariates, options):
+    from .ccw import ccw_cohort  # imported when asked for: it is the slowest method
+
+    return [ccw_cohort(cohort, endpoint=endpoint, covariates=covariates, **options)]
+
+
+def _ccw_function():
+    from .ccw import ccw_cohort
+
+    return ccw_cohort
+
+
+_REGISTRY = {
+    "naive": _Method(_run_naive, naive, ("population", "alpha")),
+    "censor": _Method(lambda c, e, day, cov, o: [censor(c, e, **o)], censor,
+                      ("population", "alpha", "times")),
+    "time_varying": _Method(
+        lambda c, e, day, cov, o: [time_varying(c, e, covariates=cov, **o)], time_varying,
+        ("population", "alpha", "strata", "ties", "robust")),
+    "mantel_byar": _Method(lambda c, e, day, cov, o: [mantel_byar(c, e, **o)], mantel_byar,
+                           ("population", "alpha")),
+    "landmark": _Method(
+        lambda c, e, day, cov, o: [landmark(c, e, **{"at": day, "covariates": cov, **o})],
+        landmark, ("alpha", "horizon", "strata", "firth")),
+    "supermodel": _Method(
+        lambda c, e, day, cov, o: [supermodel(c, e, covariates=cov, **o).estimate(day)],
+        supermodel, ("alpha", "landmarks", "window", "degree")),
+    "simon_makuch": _Method(
+        lambda c, e, day, cov, o: [simon_makuch(c, e, **o).estimate()], simon_makuch,
+        ("population", "alpha", "times")),
+    "competing": _Method(
+        lambda c, e, day, cov, o: competing(c, covariates=cov, **o).estimates, competing,
+        ("population", "alpha", "times", "ties", "robust")),
+    "ccw": _Method(_run_ccw, None, ("alpha",)),
+}
+
+
+def _method(name: str) -> _Method:
+    m = _REGISTRY[name]
+    return replace(m, function=_ccw_function()) if m.function is None else m
+
+
+def _options_by_method(methods: list[str], options: dict) -> dict[str, dict]:
+    """Each selected method's options: the shared ones it takes, then its own dict.
+
+    A shared option that no selected method takes, a method's dict for a method not
+    selected, and a name a method does not know are errors: nothing is dropped silently.
+    """
+    per_method = {k: v for k, v in options.items() if k in METHODS}
+    shared = {k: v for k, v in options.items() if k not in per_method}
+    unknown = [k for k in shared if k not in SHARED_OPTIONS]
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown}; shared options are "
+                         f"{', '.join(SHARED_OPTIONS)}, or pass a dict per method "
+                         f"(e.g. time_varying={{'robust': True}})")
+    for k in shared:
+        if not any(k in _REGISTRY[m].shared for m in methods):
+            takers = [m for m in METHODS if k in _REGISTRY[m].shared]
+            raise ValueError(f"option {k}= is used by {', '.join(takers)}, none of which is "
+                             f"among the methods asked for ({', '.join(methods)})")
+    out = {}
+    for m in methods:
+        spec = _method(m)
+        own = per_method.get(m, {})
+        if not isinstance(own, dict):
+            raise TypeError(f"option {m}= must be a dict of that method's options, got "
+                            f"{type(own).__name__}")
+        known = spec.own_options()
+        bad = [k for k in own if k not in known]
+        if bad:
+            raise ValueError(f"{m} does not take option(s) {bad}; its options are "
+                             f"{', '.join(known)}")
+        out[m] = {**{k: v for k, v in shared.items() if k in spec.shared}, **own}
+    stray = [k for k in per_method if k not in methods]
+    if stray:
+        raise ValueError(f"options given for {stray}, which are not among the methods asked "
+                         f"for ({', '.join(methods)})")
+    return out
 
 
 def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_METHODS,
@@ -277,8 +342,12 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
         Options shared by the methods that accept them — ``population``, ``alpha``,
         ``ties``, ``robust``, ``strata``, ``times``, ``window``, ``landmarks``,
         ``degree``, ``horizon``, ``firth`` (the landmark row's model: Firth-penalised
-        by default, ``firth=False`` for the ordinary Cox fit) — or a dict per method, e.g.
-        ``time_varying={"robust": True}``, ``ccw={"n_boot": 200}``.
+        by default, ``firth=False`` for the ordinary Cox fit; the time-varying row takes
+        it as its own option, ``time_varying={"firth": True}``) — or a dict per method, e.g.
+        ``time_varying={"robust": True}``, ``ccw={"n_boot": 200}``. Each method declares
+        the shared options it takes; a shared option that none of the selected methods
+        takes, a dict for a method not selected, or a name the method does not know is an
+        error, never silently dropped.
 
     Returns
     -------
@@ -294,8 +363,9 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
     row is no effect at all; time-varying and Mantel–Byar compare transplanted with
     not-yet-transplanted time; landmark rows are conditional on being event-free at the
     landmark; clone–censor–weight emulates a trial of strategies. A method that is not
-    estimable on these data (e.g. nobody transplanted by the landmark) is listed in
-    ``.skipped`` with the reason, not silently dropped.
+    estimable on these data (e.g. nobody transplanted by the landmark:
+    :class:`~rwe_cart.NotEstimableError`) is listed in ``.skipped`` with the reason, not
+    silently dropped; any other error (a misspelt column, a bad option) is raised.
 
     References
     ----------
@@ -336,26 +406,13 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
     absent = [c for c in covariates if c not in cohort.patients]
     if absent:
         raise ValueError(f"covariates {absent} are not columns of the cohort's patient table")
-    shared = {k: v for k, v in options.items() if k in SHARED_OPTIONS}
-    per_method = {k: v for k, v in options.items() if k in METHODS}
-    bad = [k for k in options if k not in shared and k not in per_method]
-    if bad:
-        raise ValueError(f"unknown option(s) {bad}; shared options are "
-                         f"{', '.join(SHARED_OPTIONS)}, or pass a dict per method "
-                         f"(e.g. time_varying={{'robust': True}})")
-    for k, v in per_method.items():
-        if not isinstance(v, dict):
-            raise TypeError(f"option {k}= must be a dict of that method's options, got "
-                            f"{type(v).__name__}")
+    by_method = _options_by_method(methods, options)
     day = _landmark_day(cohort, landmark)
     estimates, skipped = [], {}
     for m in methods:
         try:
-            estimates.extend(_run(m, cohort, key, day, covariates, shared,
-                                  per_method.get(m, {})))
-        except _Skip as why:
-            skipped[m] = str(why)
-        except ValueError as exc:  # not estimable on these data: say so, do not drop it
+            estimates.extend(_REGISTRY[m].run(cohort, key, day, covariates, by_method[m]))
+        except NotEstimableError as exc:  # not estimable on these data: say so, do not drop it
             skipped[m] = f"not estimable: {exc}"
         except BootstrapError as exc:  # a small cohort: too many resamples not estimable
             skipped[m] = f"no bootstrap interval: {str(exc).splitlines()[0]}"

@@ -15,7 +15,8 @@ from scipy.special import ndtri
 from scipy.stats import chi2
 
 from ..survival import _validate as V
-from ..survival.cox import CoxModel, cox
+from ..survival.cox import CoxModel, NotEstimableError, cox
+from ..survival.design import level_name
 from ..survival.results import TestResult
 from .time_varying import (adjusted_words, as_list, hsct_rows, time_varying_cox,
                            with_exposure)
@@ -107,16 +108,10 @@ class EffectModification:
                 + (f"<p><i>{html.escape(self.note)}</i></p>" if self.note else ""))
 
 
-def _level_label(v) -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return "TRUE" if v else "FALSE"
-    return str(v)
-
-
 def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str,
                             exposure: str, modifier: str, covariates: Sequence[str] = (),
                             id: str | None = None, ties: str = "efron", robust: bool = False,
-                            alpha: float = 0.05) -> EffectModification:
+                            alpha: float = 0.05, firth: bool = False) -> EffectModification:
     """Exposure (time-dependent) × baseline-factor interaction in a Cox model.
 
     Parameters
@@ -134,6 +129,11 @@ def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event:
         Subject id (patients; the robust variance clusters on it).
     ties, robust, alpha
         As :func:`time_varying_cox`.
+    firth : bool
+        Firth-penalised fits (as :func:`time_varying_cox`): each level's hazard ratio
+        with its profile-likelihood interval, finite where a level has no event after
+        exposure (monotone likelihood); the interaction tests compare penalised fits
+        (penalised likelihood ratio, and Wald from the penalised information).
 
     Returns
     -------
@@ -183,7 +183,7 @@ def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event:
     x = data[exposure].to_numpy().astype(float)
     dummies, inter = [], []
     for k in range(1, len(levels)):
-        d = f"{modifier}={_level_label(levels[k])}"
+        d = f"{modifier}={level_name(levels[k])}"
         i = f"{exposure}:{d}"
         clash = [c for c in (d, i) if c in rows.columns]
         if clash:
@@ -195,14 +195,19 @@ def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event:
     cluster = id if robust else None
     if robust and id is None:
         raise ValueError("robust=True on (start, stop] rows needs id=")
+    if firth and robust:
+        raise ValueError("firth=True has no robust (sandwich) variance; drop robust")
+    # Firth: Wald limits (profile=False) in the joint models, whose per-level hazard
+    # ratios are linear combinations; the separate per-level fits below are profiled
     common = dict(time=stop, start=start, event=event, ties=ties, cluster=cluster,
-                  robust=True if robust else None, alpha=alpha)
+                  robust=True if robust else None, alpha=alpha, firth=firth,
+                  profile=False if firth else None)
     main = cox(data, covariates=[exposure, *dummies, *covariates], **common)
     k = len(inter)
     note = ""
     try:
         full = cox(data, covariates=[exposure, *dummies, *inter, *covariates], **common)
-    except ValueError as exc:   # e.g. no event after exposure in one level
+    except NotEstimableError as exc:   # e.g. no event after exposure in one level
         full = None
         note = f"interaction model not estimable: {exc}"
         lrt = wald = np.nan
@@ -245,8 +250,8 @@ def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event:
         try:
             est = time_varying_cox(sub, start=start, stop=stop, event=event, exposure=exposure,
                                    covariates=covariates, id=id, ties=ties, robust=robust,
-                                   alpha=alpha)
-        except ValueError as exc:
+                                   alpha=alpha, firth=firth)
+        except NotEstimableError as exc:
             row["note"] = f"not estimable: {exc}"
         else:
             row.update(hr=est.hr, lower=est.lower, upper=est.upper, p=est.p)
@@ -261,14 +266,15 @@ def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event:
         estimand=(f"hazard ratio of the time-dependent exposure within each level of "
                   f"{modifier}; {adjusted_words(covariates)}; interaction tests of equal "
                   "hazard ratios across levels"),
-        meta={"robust": robust, "ties": ties, "covariates": tuple(covariates),
+        meta={"robust": robust, "ties": ties, "firth": bool(firth),
+              "covariates": tuple(covariates),
               "levels": list(levels), "p_value_interaction": float(tests.p_value.iloc[0])})
 
 
 def effect_modification(cohort, factor: str, endpoint: str = "PFS", *,
                         covariates: Sequence[str] = (), population: str = "responders",
-                        ties: str = "efron", robust: bool = False, alpha: float = 0.05
-                        ) -> EffectModification:
+                        ties: str = "efron", robust: bool = False, alpha: float = 0.05,
+                        firth: bool = False) -> EffectModification:
     """Does the HSCT effect differ by a baseline factor (prior HSCT, MRD status, …)?
 
     Parameters
@@ -281,8 +287,9 @@ def effect_modification(cohort, factor: str, endpoint: str = "PFS", *,
         Adjustment covariates (not the factor).
     population : {"responders", "all"}
         As :func:`rwe_cart.exposure.time_varying`.
-    ties, robust, alpha
-        As :func:`rwe_cart.exposure.time_varying`.
+    ties, robust, alpha, firth
+        As :func:`rwe_cart.exposure.time_varying`; ``firth=True`` keeps a level with no
+        event after HSCT estimable (a finite, penalised hazard ratio).
 
     Returns
     -------
@@ -299,7 +306,8 @@ def effect_modification(cohort, factor: str, endpoint: str = "PFS", *,
     rows = hsct_rows(cohort, endpoint, population=population, columns=[factor, *covariates])
     res = effect_modification_cox(rows, start="start", stop="stop", event="event",
                                   exposure="hsct", modifier=factor, covariates=covariates,
-                                  id="patient_id", ties=ties, robust=robust, alpha=alpha)
+                                  id="patient_id", ties=ties, robust=robust, alpha=alpha,
+                                  firth=firth)
     key = rows.attrs["endpoint"]
     from dataclasses import replace
 

@@ -303,7 +303,7 @@ def time_varying_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
                      covariates: Sequence[str] = (), id: str | None = None,
                      ties: str = "efron", strata: str | Sequence[str] | None = None,
                      robust: bool = False, cluster: str | None = None, alpha: float = 0.05,
-                     ) -> ExposureEstimate:
+                     firth: bool = False) -> ExposureEstimate:
     """Cox model with a time-dependent 0/1 exposure on counting-process rows.
 
     Parameters
@@ -330,6 +330,11 @@ def time_varying_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
         Cluster column for the robust variance (implies ``robust``).
     alpha : float
         1 − confidence level.
+    firth : bool
+        Fit the Firth-penalised Cox model (as :func:`rwe_cart.cox` with ``firth=True``),
+        with a profile penalised-likelihood interval and p-value for the exposure: finite
+        under monotone likelihood (no event among the exposed), less biased with few
+        events. Not with ``robust``/``cluster``.
 
     Returns
     -------
@@ -379,6 +384,8 @@ def time_varying_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
                   + [("covariates", c) for c in covariates])
     if exposure in covariates:
         raise ValueError(f"the exposure {exposure!r} is also listed among the covariates")
+    if firth and (robust or cluster is not None):
+        raise ValueError("firth=True has no robust (sandwich) variance; drop robust/cluster")
     data = with_exposure(rows, exposure)
     data, st = strata_column(data, strata)
     if cluster is None and robust:
@@ -392,7 +399,8 @@ def time_varying_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
     check_numbers(int((x == 1).sum()), int((x == 0).sum()), int(ev.sum()), "time-varying Cox")
     model = cox(data, time=stop, start=start, event=event, covariates=[exposure, *covariates],
                 ties=ties, strata=st, cluster=cluster if robust else None,
-                robust=robust if robust else None, alpha=alpha)
+                robust=robust if robust else None, alpha=alpha, firth=firth,
+                profile=[exposure] if firth else None)
     ids = data[id] if id is not None else None
     n_exposed = int(ids[x == 1].nunique()) if ids is not None else int((x == 1).sum())
     definition = rows.attrs.get("definition", "") or ""
@@ -404,11 +412,12 @@ def time_varying_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
         **exposure_row(model, exposure),
         n=count_ids(data, id), events=int(ev.sum()),
         note=("exposure switched on at its own time (no immortal time); "
-              "needs no unmeasured confounding"),
+              "needs no unmeasured confounding"
+              + ("; Firth-penalised fit, profile-likelihood interval" if firth else "")),
         endpoint=definition,
         extra={"model": model, "n_rows": len(data), "n_exposed": n_exposed,
                "covariates": tuple(covariates), "strata": as_list(strata), "ties": ties,
-               "robust": robust, "cluster": cluster},
+               "robust": robust, "cluster": cluster, "firth": bool(firth)},
     )
 
 
@@ -511,8 +520,8 @@ def mantel_byar_test(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
 # ---------------------------------------------------------------------------------------
 def time_varying(cohort, endpoint: str = "PFS", *, covariates: Sequence[str] = (),
                  population: str = "responders", strata: str | Sequence[str] | None = None,
-                 ties: str = "efron", robust: bool = False, alpha: float = 0.05
-                 ) -> ExposureEstimate:
+                 ties: str = "efron", robust: bool = False, alpha: float = 0.05,
+                 firth: bool = False) -> ExposureEstimate:
     """Effect of HSCT in remission on an endpoint, HSCT a time-dependent covariate.
 
     Parameters
@@ -533,6 +542,8 @@ def time_varying(cohort, endpoint: str = "PFS", *, covariates: Sequence[str] = (
     robust : bool
         Sandwich SE clustered by patient.
     alpha : float
+    firth : bool
+        Firth-penalised fit, as :func:`time_varying_cox`.
 
     Returns
     -------
@@ -557,12 +568,14 @@ def time_varying(cohort, endpoint: str = "PFS", *, covariates: Sequence[str] = (
                      columns=covariates + as_list(strata))
     est = time_varying_cox(rows, start="start", stop="stop", event="event", exposure="hsct",
                            covariates=covariates, id="patient_id", ties=ties, strata=strata,
-                           robust=robust, alpha=alpha)
+                           robust=robust, alpha=alpha, firth=firth)
     key = rows.attrs["endpoint"]
     adj = adjusted_words(covariates, strata)
     note = ("HSCT switched on at its date (no immortal time); "
             + ("unadjusted: confounding by MRD, prior HSCT, age possible"
                if not covariates and not strata else adj))
+    if firth:
+        note += "; Firth-penalised fit, profile-likelihood interval"
     if rows.attrs["n_excluded"]:
         note += f"; {rows.attrs['n_excluded']} patient(s) without follow-up after entry"
     extra = dict(est.extra, rows=rows, excluded=excluded_frame(rows), endpoint_name=key)

@@ -20,30 +20,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 from matplotlib.transforms import Bbox, ScaledTranslation, blended_transform_factory
 
+from rwe_cart.formatting import METHOD_LABELS, format_hr, format_p
 from rwe_cart.plots._common import (check_suppress, fmt_count, log_ticks, pin_ticks, points, text_width_pt,
                                     wrap_text)
 from rwe_cart.plots.theme import DOUBLE_COLUMN_IN, OKABE_ITO, new_figure, themed
 
 __all__ = ["plot_forest", "METHOD_NAMES"]
 
-_FALLBACK_NAMES: dict[str, str] = {
-    "naive": "Naive: ever vs never HSCT",
-    "censor": "Censored at HSCT",
-    "time_varying": "Time-varying Cox",
-    "landmark": "Landmark",
-    "landmark_firth": "Landmark, Firth-penalised",
-    "mantel_byar": "Mantel–Byar test",
-    "simon_makuch": "Simon–Makuch curves",
-    "supermodel": "Landmark supermodel",
-    "ccw": "Clone–censor–weight",
-}
-try:  # the names the comparison tables print, so a table and its figure agree
-    from rwe_cart.exposure import METHOD_LABELS as _TABLE_NAMES
-except ImportError:  # pragma: no cover - the exposure layer is optional for plotting
-    _TABLE_NAMES = {}
-
-#: Display names of the intermediate-event methods of ``rwe_cart.hsct_effect``.
-METHOD_NAMES: dict[str, str] = {**_FALLBACK_NAMES, **_TABLE_NAMES}
+#: Display names of the methods of ``rwe_cart.hsct_effect`` (those of the comparison tables).
+METHOD_NAMES = METHOD_LABELS
 
 _LABEL_COLUMNS = ("label", "method", "term", "subgroup", "group")
 _LABEL_HEADERS = {"label": "", "method": "Method", "term": "Term", "subgroup": "Subgroup", "group": "Group"}
@@ -584,8 +569,8 @@ def _rows(frame: pd.DataFrame, label_col: str, labels: Any, sort: bool,
             "hr": hr,
             "lower": lo,
             "upper": hi,
-            "hr_text": _fmt_hr(hr, lo, hi),
-            "p_text": _fmt_p(p),
+            "hr_text": format_hr(hr, lo, hi),
+            "p_text": format_p(p),
             "note": note,
             "order": i,
         })
@@ -607,23 +592,6 @@ def _bias_phrase(note: str) -> str:
 def _pretty(v: Any) -> str:
     s = str(v).replace("_", " ")
     return s[:1].upper() + s[1:]
-
-
-# Rounding as the comparison tables print it (rwe_cart.exposure): HR 2 decimals,
-# p 3 decimals or "<0.001", an em dash where there is no number.
-def _fmt_hr(hr: float, lo: float, hi: float) -> str:
-    if not np.isfinite(hr):
-        return "—"
-    if np.isfinite(lo) and np.isfinite(hi):
-        return f"{hr:.2f} ({lo:.2f}–{hi:.2f})"
-    return f"{hr:.2f}"
-
-
-def _fmt_p(p: Any) -> str:
-    if p is None or pd.isna(p):
-        return "—"
-    p = float(p)
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _fmt_counts(n: Any, events: Any, suppress_below: int | None) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,8 +28,10 @@ from scipy.special import ndtri
 from scipy.stats import chi2, norm
 
 from . import _competing_core as core
+from . import _formula
 from . import _validate as V
-from .results import SummaryDisplay
+from .design import design_matrix
+from .results import RegressionResult, SummaryDisplay
 
 __all__ = [
     "cumulative_incidence",
@@ -385,9 +387,9 @@ class CumulativeIncidence(SummaryDisplay):
 
 
 def cumulative_incidence(
-    data: pd.DataFrame,
-    time: str,
-    cause: str,
+    data: pd.DataFrame | str,
+    time: str | pd.DataFrame | None = None,
+    cause: str | None = None,
     *,
     by: str | None = None,
     alpha: float = 0.05,
@@ -400,7 +402,9 @@ def cumulative_incidence(
     Parameters
     ----------
     data : pandas.DataFrame
-        One row per subject.
+        One row per subject. Or an R formula given first,
+        ``rc.cumulative_incidence("Surv(time, cause) ~ group", data)``, which replaces
+        `time`, `cause` and `by`.
     time : str
         Column of follow-up times (>= 0).
     cause : str
@@ -470,6 +474,13 @@ def cumulative_incidence(
     2   3.0  0.4
     3   4.0  0.8
     """
+    data, parsed = _formula.split_call(data, time, "cumulative_incidence")
+    if parsed is not None:
+        data, a = _formula.curve_arguments(parsed, data, {"cause": cause, "by": by},
+                                           "cumulative_incidence", entry=False)
+        return cumulative_incidence(data, a["time"], a["status"], by=a["group"], alpha=alpha,
+                                    variance=variance, censored=censored, timefix=timefix)
+    _formula.require("cumulative_incidence", time=time, cause=cause)
     V.check_frame(data, [("time", time), ("cause", cause), ("by", by)])
     z = _z(alpha)
     if variance not in VARIANCES:
@@ -630,7 +641,7 @@ def gray_test(
 # Fine-Gray
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class FineGrayModel:
+class FineGrayModel(RegressionResult):
     """A Fine–Gray subdistribution hazards model.
 
     Attributes
@@ -706,27 +717,6 @@ class FineGrayModel:
                                        na_rep="NA"))
 
 
-def _covariate_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> np.ndarray:
-    cols = []
-    for name in covariates:
-        col = data[name]
-        if pd.api.types.is_bool_dtype(col.dtype):
-            col = col.astype(np.float64)
-        if not pd.api.types.is_numeric_dtype(col.dtype):
-            raise ValueError(
-                f"column {name!r} must be numeric for method='crr' (got dtype {col.dtype}); "
-                "code it as 0/1 columns, as cmprsk::crr's cov1 matrix")
-        arr = col.to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            raise ValueError(
-                f"column {name!r} has {int(bad.sum())} missing or infinite value"
-                f"{'' if bad.sum() == 1 else 's'} ({V.describe_rows(data, bad)}); crr would "
-                "drop these rows (na.omit) — drop them explicitly first")
-        cols.append(arr)
-    return np.column_stack(cols)
-
-
 def _check_design(x: np.ndarray, covariates: Sequence[str]) -> None:
     const = [c for c, col in zip(covariates, x.T) if np.ptp(col) == 0]
     if const:
@@ -747,11 +737,12 @@ def _failure_code(causes: list, failure_cause: Any, cause: str) -> int:
 
 
 def fine_gray(
-    data: pd.DataFrame,
+    data: pd.DataFrame | str,
+    formula: str | pd.DataFrame | None = None,
     *,
-    time: str,
-    cause: str,
-    covariates: Sequence[str],
+    time: str | None = None,
+    cause: str | None = None,
+    covariates: Sequence[str] | None = None,
     failure_cause: Any = 1,
     method: str = "crr",
     censored: Any = 0,
@@ -767,11 +758,18 @@ def fine_gray(
     ----------
     data : pandas.DataFrame
         One row per subject.
+    formula
+        Instead of `time`, `cause`, `covariates` and `cluster`, an R formula
+        ``"Surv(time, cause) ~ age + C(sex) + cluster(id)"``, given first or second
+        (``rc.fine_gray(formula, data, failure_cause=1)``); terms as in
+        :func:`rwe_cart.cox`, named as R's ``model.matrix``, so a logical column ``x``
+        gives the coefficient ``xTRUE`` with either method.
     time, cause, censored
         As :func:`cumulative_incidence`.
     covariates : sequence of str
-        Covariate columns (numeric or bool for ``"crr"``; anything ``cox`` accepts for
-        ``"finegray"``).
+        Covariate columns, expanded as :func:`rwe_cart.cox` does with either method
+        (:mod:`rwe_cart.survival.design`): a string, categorical or logical column
+        becomes treatment dummies named as R (``sexM``, ``xTRUE``).
     failure_cause
         The cause whose subdistribution hazard is modelled.
     method : {"crr", "finegray"}
@@ -828,6 +826,20 @@ def fine_gray(
     """
     if method not in ("crr", "finegray"):
         raise ValueError(f"method must be 'crr' or 'finegray', got {method!r}")
+    data, parsed = _formula.split_call(data, formula, "fine_gray", formula_second=True)
+    if parsed is not None:
+        if parsed.start is not None or parsed.strata:
+            raise ValueError(f"fine_gray takes Surv(time, cause) ~ covariates [+ cluster()], "
+                             f"without delayed entry or strata (formula {parsed.text!r})")
+        data, a, spec = _formula.model_arguments(
+            parsed, data, {"time": time, "cause": cause, "covariates": covariates,
+                           "cluster": cluster}, "fine_gray")
+        fit = fine_gray(data, time=a["time"], cause=parsed.status, covariates=a["covariates"],
+                        failure_cause=failure_cause, method=method, censored=censored,
+                        alpha=alpha, ties=ties, cluster=a["cluster"], maxiter=maxiter,
+                        gtol=gtol)
+        return replace(fit, meta={**fit.meta, "formula": parsed.text, "model_spec": spec})
+    _formula.require("fine_gray", time=time, cause=cause, covariates=covariates)
     if isinstance(covariates, str):
         covariates = [covariates]
     covariates = list(covariates)
@@ -845,8 +857,8 @@ def fine_gray(
     st = np.where(status == 0, 0, np.where(status == k, 1, 2)).astype(np.int64)
     if not (st == 1).any():
         raise ValueError(f"no events of cause {failure_cause!r}")
-    x = _covariate_matrix(data, covariates)
-    _check_design(x, covariates)
+    x, names, _, _ = design_matrix(data, covariates)
+    _check_design(x, names)
     # no maintained Python Fine-Gray; follows Fine & Gray (1999) and cmprsk's crr
     D = core.CrrData(t.astype(np.float64), st, x)
     p = x.shape[1]
@@ -856,7 +868,7 @@ def fine_gray(
     except np.linalg.LinAlgError:
         raise ValueError(
             f"the Fine-Gray information matrix is singular (covariates "
-            f"{', '.join(map(repr, covariates))}): a covariate may be constant among the "
+            f"{', '.join(map(repr, names))}): a covariate may be constant among the "
             f"subjects at risk at the failure times of cause {failure_cause!r}") from None
     if not converged:
         warnings.warn(f"crr did not converge in {maxiter} Newton-Raphson iterations "
@@ -866,7 +878,7 @@ def fine_gray(
     se = np.sqrt(np.diag(vcov))
     zval = b / se
     summary = pd.DataFrame({
-        "term": covariates, "coef": b, "se": se, "hr": np.exp(b),
+        "term": names, "coef": b, "se": se, "hr": np.exp(b),
         "lower": np.exp(b - zq * se), "upper": np.exp(b + zq * se),
         "z": zval, "p": 2.0 * norm.sf(np.abs(zval)),
     })
@@ -878,7 +890,7 @@ def fine_gray(
     return FineGrayModel(
         summary=summary, loglik=loglik, converged=bool(converged), method="crr",
         failure_cause=causes[k - 1], n=int(t.size), n_event=int((st == 1).sum()),
-        vcov=pd.DataFrame(vcov, index=covariates, columns=covariates), alpha=float(alpha),
+        vcov=pd.DataFrame(vcov, index=names, columns=names), alpha=float(alpha),
         iterations=int(iters), tests=tests,
         meta={"time": time, "cause": cause, "censored": censored,
               "definition": data.attrs.get("definition"), "score": score,

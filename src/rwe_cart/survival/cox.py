@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
@@ -25,11 +25,12 @@ from scipy.special import ndtri
 from scipy.stats import chi2, norm
 
 from . import _cox_core as core
-from . import _firth
+from . import _firth, _formula
 from . import _validate as V
-from ._cox_design import Design, Inputs, build_rows, r_means, read_inputs
+from ._cox_design import Inputs, r_means, read_inputs
+from .design import Design, build_rows
 from .km import CONF_TYPES, _confint
-from .results import TestResult
+from .results import RegressionResult, TestResult
 
 __all__ = ["cox", "cox_coef", "CoxModel", "CoxCoef", "Concordance", "LogLik",
            "PH_TRANSFORMS"]
@@ -103,7 +104,7 @@ class _Core:
 # Result
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)  # eq=False: DataFrames do not compare to a bool
-class CoxModel:
+class CoxModel(RegressionResult):
     """A fitted Cox model, laid out as R's ``summary(coxph(...))``.
 
     Attributes
@@ -193,6 +194,9 @@ class CoxModel:
         """Hazard ratios exp(coef) indexed by term."""
         return pd.Series(self.summary["hr"].to_numpy(), index=self.summary["term"],
                          name="hr")
+
+    def _fixed_limits(self) -> tuple[str, ...]:
+        return tuple(self.meta.get("profiled") or ())
 
     def test(self, name: str) -> TestResult:
         """One global test (``"likelihood_ratio"``, ``"wald"``, ``"score"``,
@@ -355,6 +359,13 @@ class CoxModel:
         times = np.asarray(times, dtype=np.float64).reshape(-1)
         if not np.all(np.isfinite(times)):
             raise ValueError("times must be finite")
+        parsed = self.meta.get("surv_formula")
+        if parsed is not None:       # a formula fit: code the profile as the data were
+            spec = self.meta["model_spec"]
+            if spec is not None:
+                profile = _formula.transform(spec, profile, parsed.text)
+            if len(parsed.strata) > 1 and all(s in profile for s in parsed.strata):
+                profile, _ = _formula.strata_column(parsed, profile)
         Xp = build_rows(profile, d)
         if self.strata is not None:
             if self.strata not in profile.columns:
@@ -448,7 +459,9 @@ class CoxModel:
 # ---------------------------------------------------------------------------------------
 # Public estimators
 # ---------------------------------------------------------------------------------------
-def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] | str,
+def cox(data: pd.DataFrame | str, formula: str | pd.DataFrame | None = None, *,
+        time: str | None = None, event: str | None = None,
+        covariates: Sequence[str] | str | None = None,
         start: str | None = None, ties: Literal["efron", "breslow"] = "efron",
         strata: str | None = None, weights: str | None = None, cluster: str | None = None,
         robust: bool | None = None, alpha: float = 0.05, timefix: bool = True,
@@ -463,6 +476,16 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
         One row per subject, or per ``(start, stop]`` interval for time-varying
         covariates / delayed entry. No row is ever dropped: missing values in a used
         column are an error that names the column and rows.
+    formula
+        Instead of the column arguments, an R formula
+        ``"Surv(start, stop, event) ~ age + C(sex) + strata(site) + cluster(id)"``
+        (``Surv(time, event)`` without delayed entry), given first or second:
+        ``rc.cox(formula, data)`` or ``rc.cox(data, formula)``. The right side is a
+        Wilkinson formula (formulaic): interactions ``a:b``/``a*b``, ``C(x)``,
+        transformations such as ``np.log(x)``, splines ``bs(x, df=3)``/``cr(x, df=3)``,
+        and R's ``strata()`` and ``cluster()``. Coefficients are named as R's
+        ``model.matrix`` (``sexM``, ``age:sexM``, ``bs(x, df=3)1``); the fit equals the
+        column-list call on the same columns.
     time
         Follow-up (stop) time column.
     event
@@ -579,6 +602,16 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str] 
     >>> fit.n, fit.n_events
     (189, 94)
     """
+    data, parsed = _formula.split_call(data, formula, "cox", formula_second=True)
+    if parsed is not None:
+        data, columns, spec = _formula.model_arguments(
+            parsed, data, {"time": time, "event": event, "covariates": covariates,
+                           "start": start, "strata": strata, "cluster": cluster}, "cox")
+        fit = cox(data, event=parsed.status, ties=ties, weights=weights, robust=robust,
+                  alpha=alpha, timefix=timefix, firth=firth, profile=profile, **columns)
+        return replace(fit, formula=parsed.text,
+                       meta={**fit.meta, "model_spec": spec, "surv_formula": parsed})
+    _formula.require("cox", time=time, event=event, covariates=covariates)
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     if not (0 < alpha < 1):
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")

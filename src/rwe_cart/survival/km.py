@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from . import _formula
 from . import _validate as V
 from .results import SummaryDisplay
 
@@ -327,9 +328,9 @@ def _as_times(times) -> np.ndarray:
 # Public functions
 # ---------------------------------------------------------------------------------------
 def kaplan_meier(
-    data: pd.DataFrame,
-    time: str,
-    event: str,
+    data: pd.DataFrame | str,
+    time: str | pd.DataFrame | None = None,
+    event: str | None = None,
     *,
     by: str | None = None,
     entry: str | None = None,
@@ -345,7 +346,11 @@ def kaplan_meier(
     Parameters
     ----------
     data : pandas.DataFrame
-        One row per subject (or per ``(entry, time]`` interval with `entry`).
+        One row per subject (or per ``(entry, time]`` interval with `entry`). Or an R
+        formula given first, ``rc.kaplan_meier("Surv(time, event) ~ group", data)``
+        (``Surv(entry, time, event)`` for delayed entry, ``~ 1`` for one curve, ``~ a + b``
+        for a curve per combination); the formula replaces `time`, `event`, `entry`
+        and `by`.
     time : str
         Column of follow-up times (>= 0).
     event : str
@@ -445,6 +450,14 @@ def kaplan_meier(
     >>> float(km.median()["median"].iloc[0])
     5.0
     """
+    data, parsed = _formula.split_call(data, time, "kaplan_meier")
+    if parsed is not None:
+        data, a = _formula.curve_arguments(
+            parsed, data, {"event": event, "by": by, "entry": entry}, "kaplan_meier")
+        return kaplan_meier(data, a["time"], a["status"], by=a["group"], entry=a["entry"],
+                            weights=weights, id=id, robust=robust, conf_type=conf_type,
+                            alpha=alpha, timefix=timefix)
+    _formula.require("kaplan_meier", time=time, event=event)
     V.check_frame(data, [("time", time), ("event", event), ("by", by), ("entry", entry),
                          ("weights", weights), ("id", id)])
     z = _check_options(conf_type, alpha)

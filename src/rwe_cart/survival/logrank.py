@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
+from . import _formula
 from . import _validate as V
 from .results import TestResult
 
@@ -41,10 +42,10 @@ _TOL = float(np.sqrt(np.finfo(np.float64).eps))
 # Public function
 # ---------------------------------------------------------------------------------------
 def logrank(
-    data: pd.DataFrame,
-    time: str,
-    event: str,
-    group: str,
+    data: pd.DataFrame | str,
+    time: str | pd.DataFrame | None = None,
+    event: str | None = None,
+    group: str | None = None,
     *,
     strata: str | None = None,
     entry: str | None = None,
@@ -57,7 +58,9 @@ def logrank(
     Parameters
     ----------
     data : pandas.DataFrame
-        One row per subject (or per ``(entry, time]`` interval with `entry`).
+        One row per subject (or per ``(entry, time]`` interval with `entry`). Or an R
+        formula given first, ``rc.logrank("Surv(time, event) ~ group + strata(s)",
+        data)``, which replaces `time`, `event`, `group`, `strata` and `entry`.
     time : str
         Column of follow-up times (>= 0).
     event : str
@@ -163,6 +166,16 @@ def logrank(
     0     a  3       3.0       1.9
     1     b  3       2.0       3.1
     """
+    data, parsed = _formula.split_call(data, time, "logrank")
+    if parsed is not None:
+        data, a = _formula.curve_arguments(
+            parsed, data, {"event": event, "group": group, "strata": strata, "entry": entry},
+            "logrank", strata=True)
+        if a["group"] is None:
+            raise ValueError(f"logrank compares groups: formula {parsed.text!r} names none")
+        return logrank(data, a["time"], a["status"], a["group"], strata=a["strata"],
+                       entry=a["entry"], rho=rho, gamma=gamma, timefix=timefix)
+    _formula.require("logrank", time=time, event=event, group=group)
     V.check_frame(data, [("time", time), ("event", event), ("group", group),
                          ("strata", strata), ("entry", entry)])
     if strata is not None and strata == group:

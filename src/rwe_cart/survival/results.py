@@ -4,7 +4,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,3 +62,85 @@ class SummaryDisplay:
         caption = f"<br>{html.escape(self._summary_caption)}" if self._summary_caption else ""
         table = self.summary().to_html(index=False, float_format="{:.4g}".format, na_rep="NA")
         return f"<p><b>{title}</b>{caption}</p>{table}"
+
+
+class RegressionResult:
+    """The statsmodels and broom names for a regression's coefficient table.
+
+    For results whose ``summary`` has the columns ``term, coef, se, [robust_se], hr,
+    lower, upper, z, p`` and which have an ``alpha``: ``params``, ``bse``, ``pvalues``
+    and ``conf_int(alpha)`` as statsmodels, and ``tidy()`` with the column names of R's
+    ``broom::tidy`` (``term, estimate, std.error, statistic, p.value, conf.low,
+    conf.high``), so that a table goes to gtsummary or a manuscript unchanged.
+    """
+
+    @property
+    def _inference_se(self) -> pd.Series:
+        s = self.summary
+        col = "robust_se" if "robust_se" in s else "se"
+        return pd.Series(s[col].to_numpy(), index=pd.Index(s["term"], name="term"))
+
+    @property
+    def params(self) -> pd.Series:
+        """Coefficients (log hazard ratios) indexed by term."""
+        s = self.summary
+        return pd.Series(s["coef"].to_numpy(), index=pd.Index(s["term"], name="term"),
+                         name="coef")
+
+    @property
+    def bse(self) -> pd.Series:
+        """Standard errors used for inference (the robust ones for a robust fit)."""
+        return self._inference_se.rename("se")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """p-values of the coefficients, indexed by term."""
+        s = self.summary
+        return pd.Series(s["p"].to_numpy(), index=pd.Index(s["term"], name="term"), name="p")
+
+    def _fixed_limits(self) -> tuple[str, ...]:
+        """Terms whose limits are not Wald limits (and so exist only at the fit's alpha)."""
+        return ()
+
+    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
+        """Confidence limits of the coefficients (log scale), columns 0 and 1 as
+        statsmodels' ``conf_int``; the fit's own limits at its ``alpha``, Wald limits
+        from ``bse`` at another level."""
+        alpha = self.alpha if alpha is None else alpha
+        if not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
+            raise ValueError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
+        s = self.summary
+        index = pd.Index(s["term"], name="term")
+        if alpha == self.alpha:
+            return pd.DataFrame({0: np.log(s["lower"].to_numpy()),
+                                 1: np.log(s["upper"].to_numpy())}, index=index)
+        fixed = self._fixed_limits()
+        if fixed:
+            raise ValueError(f"the limits of {list(fixed)} are profile-likelihood limits at "
+                             f"alpha={self.alpha:g}; refit with alpha={alpha:g} for others")
+        z = float(ndtri(1 - alpha / 2))
+        b, se = self.params.to_numpy(), self._inference_se.to_numpy()
+        return pd.DataFrame({0: b - z * se, 1: b + z * se}, index=index)
+
+    def tidy(self, exponentiate: bool = False, conf_level: float | None = None
+             ) -> pd.DataFrame:
+        """The coefficient table with broom's column names.
+
+        ``estimate`` is the coefficient, or the hazard ratio with ``exponentiate=True``
+        (then ``conf.low``/``conf.high`` are its limits; ``std.error`` stays on the log
+        scale, as broom). A robust fit adds ``robust.se`` and its ``statistic``,
+        ``p.value`` and limits use it (as broom's ``tidy.coxph``).
+        """
+        s = self.summary
+        ci = self.conf_int(None if conf_level is None else 1 - conf_level)
+        out = pd.DataFrame({"term": s["term"].to_numpy(), "estimate": s["coef"].to_numpy(),
+                            "std.error": s["se"].to_numpy()})
+        if "robust_se" in s:
+            out["robust.se"] = s["robust_se"].to_numpy()
+        out["statistic"] = s["z"].to_numpy()
+        out["p.value"] = s["p"].to_numpy()
+        out["conf.low"], out["conf.high"] = ci[0].to_numpy(), ci[1].to_numpy()
+        if exponentiate:
+            for col in ("estimate", "conf.low", "conf.high"):
+                out[col] = np.exp(out[col])
+        return out

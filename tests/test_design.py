@@ -1,0 +1,47 @@
+"""The one design rule: a column has the same coefficient names in every model."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import rwe_cart as rc
+
+
+def _patients(n: int = 400, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    male = rng.random(n) < 0.5
+    stage = rng.choice(["I", "II", "III"], n)
+    age = rng.normal(50, 10, n)
+    t = rng.exponential(400 * np.exp(-0.3 * male), n)
+    c = rng.uniform(100, 900, n)
+    treat = np.where(rng.random(n) < 0.5, rng.uniform(0, 200, n), np.nan)
+    time = np.minimum(t, c).round(1) + 1
+    return pd.DataFrame({
+        "id": np.arange(n), "time": time, "event": (t <= c).astype(int),
+        "cause": np.where(t <= c, rng.choice([1, 2], n), 0), "male": male, "stage": stage,
+        "age": age, "treat_time": np.where(treat < time, treat, np.nan)})
+
+
+def test_bool_and_factor_columns_have_one_name_in_every_model():
+    d = _patients()
+    covs = ["age", "male", "stage"]
+    expected = ["age", "maleTRUE", "stageII", "stageIII"]
+    names = {"cox": list(rc.cox(d, time="time", event="event", covariates=covs)
+                         .summary["term"])}
+    for method in ("crr", "finegray"):
+        fg = rc.fine_gray(d, time="time", cause="cause", covariates=covs, method=method)
+        names[f"fine_gray {method}"] = list(fg.summary["term"])
+    rows = rc.split_timeline(d, id="id", time="time", event="event",
+                             exposures={"treated": "treat_time"})
+    tv = rc.time_varying_cox(rows, start="start", stop="stop", event="event",
+                             exposure="treated", covariates=covs, id="id")
+    names["time_varying_cox"] = [t for t in tv.extra["model"].summary["term"] if t != "treated"]
+    lm = rc.landmark_cox(d, time="time", event="event", at=60, exposure_time="treat_time",
+                         covariates=covs)
+    names["landmark_cox"] = [t for t in lm.extra["model"].summary["term"] if t != "exposed"]
+    cw = rc.ccw(d, id="id", time="time", event="event", treat_time="treat_time", grace=60,
+                covariates=covs, n_boot=0, horizons=(90,))
+    names["ccw weight model"] = list(cw.weight_model["covariates"])
+    names["formula"] = list(rc.cox("Surv(time, event) ~ age + male + C(stage)", d)
+                            .summary["term"])
+    assert all(v == expected for v in names.values()), names
