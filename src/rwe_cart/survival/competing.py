@@ -768,7 +768,7 @@ def fine_gray(
         As :func:`cumulative_incidence`.
     covariates : sequence of str
         Covariate columns, expanded as :func:`rwe_cart.cox` does with either method
-        (:mod:`rwe_cart.survival.design`): a string, categorical or logical column
+        (``rwe_cart.survival.design``): a string, categorical or logical column
         becomes treatment dummies named as R (``sexM``, ``xTRUE``).
     failure_cause
         The cause whose subdistribution hazard is modelled.
@@ -820,9 +820,9 @@ def fine_gray(
     >>> cir = rc.datasets.rocca_like().endpoint("CIR", with_columns=["age", "extramedullary"])
     >>> fg = rc.fine_gray(cir, time="time", cause="cause", covariates=["age", "extramedullary"])
     >>> fg.summary[["term", "hr", "lower", "upper", "p"]].round(3)
-                 term     hr  lower  upper      p
-    0             age  1.002  0.984   1.02  0.859
-    1  extramedullary  2.138  1.314   3.48  0.002
+                     term     hr  lower  upper      p
+    0                 age  1.002  0.984   1.02  0.859
+    1  extramedullaryTRUE  2.138  1.314   3.48  0.002
     """
     if method not in ("crr", "finegray"):
         raise ValueError(f"method must be 'crr' or 'finegray', got {method!r}")
