@@ -36,10 +36,12 @@ test-lib: $(STAMP)
 	$(PY) -m pytest tests src/rwe_cart
 
 # DATA=path/to/registry.csv (and LABS=path/to/labs.csv) renders the reports on a user's own
-# cohort; ADSL=... ADTTE=... on a trial's ADaM tables; SUPPRESS_BELOW=k shows counts below k as "<k".
+# cohort; ADSL=... ADTTE=... (and ADRS=...) on a trial's ADaM tables; SUPPRESS_BELOW=k shows counts
+# below k as "<k".
 reports: $(STAMP)
 	$(PY) -m rwe_cart.report --notebooks notebooks --out reports $(if $(DATA),--data $(DATA)) \
 		$(if $(LABS),--labs $(LABS)) $(if $(ADSL),--adsl $(ADSL)) $(if $(ADTTE),--adtte $(ADTTE)) \
+		$(if $(ADRS),--adrs $(ADRS)) \
 		$(if $(SUPPRESS_BELOW),--suppress-below $(SUPPRESS_BELOW))
 
 # HTML documentation in docs/_build/html; any warning fails the build.

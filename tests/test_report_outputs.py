@@ -87,10 +87,16 @@ def test_make_reports_arguments_reach_the_notebooks(monkeypatch, tmp_path):
     assert seen["labs"] is None  # the bundled labs belong to the bundled cohort, not to --data
     seen.clear()
     report.main(["--adsl", "a.xpt", "--adtte", "t.xpt", "--labs", "l.csv"])
+    assert seen.pop("adrs") is None  # the bundled ADRS belongs to the bundled trial, not to --adsl
     assert {k: v.rsplit("/", 1)[-1] for k, v in seen.items()} == {"adsl": "a.xpt", "adtte": "t.xpt",
                                                                   "labs": "l.csv"}
+    seen.clear()
+    report.main(["--adsl", "a.xpt", "--adtte", "t.xpt", "--adrs", "r.xpt"])
+    assert seen["adrs"].endswith("r.xpt")
     with pytest.raises(SystemExit):
         report.main(["--adsl", "a.xpt"])
+    with pytest.raises(SystemExit):
+        report.main(["--adrs", "r.xpt"])
 
 
 def test_every_report_notebook_declares_the_parameters_make_reports_passes():

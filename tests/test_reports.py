@@ -19,6 +19,7 @@ INPUTS = {  # every table a report reads -> its identifier columns
     DATA: ["patient_id"],
     SYNTHETIC / "zuma3_like_adsl.csv": ["USUBJID", "SUBJID"],
     SYNTHETIC / "zuma3_like_adtte.csv": ["USUBJID"],
+    SYNTHETIC / "zuma3_like_adrs.csv": ["USUBJID"],
     SYNTHETIC / "labs" / "rocca_like_labs.csv": ["patient_id"],
     SYNTHETIC / "labs" / "case_report_labs.csv": ["patient_id"],
 }

@@ -180,9 +180,9 @@ def test_same_seed_same_frame():
 
 def test_bundled_files_equal_the_writer_output(tmp_path):
     write.write(tmp_path)
-    for name in ("rocca_like.csv", "zuma3_like_adsl.csv", "zuma3_like_adtte.csv"):
+    for name in ("rocca_like.csv", "zuma3_like_adsl.csv", "zuma3_like_adtte.csv", "zuma3_like_adrs.csv"):
         assert (tmp_path / name).read_bytes() == (BUNDLED / name).read_bytes(), name
-    for name in ("zuma3_like_adsl.xpt", "zuma3_like_adtte.xpt"):
+    for name in ("zuma3_like_adsl.xpt", "zuma3_like_adtte.xpt", "zuma3_like_adrs.xpt"):
         new, new_meta = pyreadstat.read_xport(str(tmp_path / name))
         old, old_meta = pyreadstat.read_xport(str(BUNDLED / name))
         pd.testing.assert_frame_equal(new, old)

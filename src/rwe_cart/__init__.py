@@ -2,7 +2,7 @@
 
 Everything public is importable from here: ``import rwe_cart as rc``.
 """
-from .cohort import Cohort
+from .cohort import Cohort, UnavailableInputError
 from .endpoints import endpoint
 from .exposure import (CCWResult, CompetingRisksView, EffectModification, ExposureComparison,
                        ExposureEstimate, LandmarkGrid, LandmarkSupermodel, SimonMakuch,
@@ -20,6 +20,10 @@ from .survival import (Concordance, CoxCoef, CoxModel, CumulativeIncidence, Fine
                        KaplanMeier, LogLik, NotEstimableError, RMSTResult, TestResult,
                        cause_specific_cox, cox, cox_coef, cumulative_incidence, fine_gray,
                        finegray_expand, gray_test, kaplan_meier, logrank, median_followup, rmst)
+from .survival.multistate import (LengthOfStay, StateProbabilities, TransitionHazards,
+                                  Transitions, expand_covariates, landmark_aalen_johansen,
+                                  length_of_stay, multistate_frame, state_probabilities,
+                                  transition_hazards, transitions)
 from .tables import TableOne, export_table, format_table, suppress_counts, table_html, table_one
 from .timeline import landmark_frame, split_timeline
 
@@ -54,6 +58,7 @@ __all__ = [
     "replicate_rng",
     "Cohort",
     "CohortValidationError",
+    "UnavailableInputError",
     "KaplanMeier",
     "TableOne",
     "TestResult",
@@ -110,13 +115,28 @@ __all__ = [
     "naive_cox",
     "simon_makuch_curves",
     "time_varying_cox",
+    # multi-state models (mstate conventions)
+    "Transitions",
+    "TransitionHazards",
+    "StateProbabilities",
+    "LengthOfStay",
+    "transitions",
+    "multistate_frame",
+    "expand_covariates",
+    "transition_hazards",
+    "state_probabilities",
+    "landmark_aalen_johansen",
+    "length_of_stay",
+    "plot_state_probabilities",
+    "plot_state_diagram",
 ]
 from ._version import __version__  # noqa: E402
 
 # Figures (matplotlib) and the synthetic cohorts (scipy.stats) load on first use, so that
 # `import rwe_cart` stays quick in every worker process of a bootstrap or simulation.
 _PLOTS = ("plot_attrition", "plot_cif", "plot_forest", "plot_km", "plot_lab_trajectories",
-          "plot_landmark", "plot_simon_makuch", "plot_simulation_bias", "plot_swimmer")
+          "plot_landmark", "plot_simon_makuch", "plot_simulation_bias", "plot_swimmer",
+          "plot_state_diagram", "plot_state_probabilities")
 _LAZY = {"plots": ("rwe_cart.plots", None), "datasets": ("rwe_cart.datasets", None),
          **{name: ("rwe_cart.plots", name) for name in _PLOTS}}
 

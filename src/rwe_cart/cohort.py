@@ -1,6 +1,7 @@
 """`Cohort`: a validated, frozen patient table with times in days from the origin."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -24,6 +25,32 @@ DAY_COLUMNS = {
 DERIVED_COLUMNS = tuple(DAY_COLUMNS) + ("dead", "hsct_in_remission")
 ATTRITION_COLUMNS = ["patient_id", "step", "reason"]
 IMPUTATION_COLUMNS = ["patient_id", "column", "original", "imputed", "rule"]
+
+
+class UnavailableInputError(ValueError):
+    """An analysis needs a contract column that the cohort's source does not provide at all.
+
+    ``analysis`` names what was asked for (``"endpoint DOR"``); ``missing`` maps each
+    unavailable column it needs to the reason it is unavailable and how to supply it (from
+    `Cohort.unavailable`).
+    """
+
+    def __init__(self, analysis: str, missing: dict[str, str]):
+        self.analysis, self.missing = analysis, dict(missing)
+        what = "; ".join(f"{LABELS.get(c, c)} ({c}): {why}" for c, why in self.missing.items())
+        super().__init__(f"{analysis} needs {what}")
+
+
+# How an analysis names a contract column in its error message.
+LABELS = {
+    "date_response": "response dates",
+    "best_response": "best overall response",
+    "date_relapse": "relapse/progression dates",
+    "date_death": "death dates",
+    "date_hsct": "post-infusion allo-HSCT dates",
+    "date_next_therapy": "next-therapy dates",
+    "mrd_negative": "MRD status",
+}
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -53,6 +80,15 @@ class Cohort:
         ``errors="exclude"`` (the reasons behind the "validation" rows of ``attrition``);
         empty for a cohort that loaded without problems.
 
+    Notes
+    -----
+    A contract column that the source does not provide at all (a registry file without the
+    column, an ADaM package without RSPDT, a DOR parameter or ADRS) is *unavailable*:
+    ``unavailable`` (also ``meta["unavailable"]``) maps it to the reason and how to supply
+    it. The contract's rules that need it are not checked, and every analysis that needs it
+    raises `UnavailableInputError` saying so. A column that exists but is empty for some
+    patients is not unavailable: the contract's rules apply to those patients.
+
     Examples
     --------
     >>> import rwe_cart as rc
@@ -81,6 +117,18 @@ class Cohort:
 
     def __len__(self) -> int:
         return len(self.patients)
+
+    @property
+    def unavailable(self) -> dict[str, str]:
+        """Contract column -> why the source does not provide it and how to supply it."""
+        return dict(self.meta.get("unavailable", {}))
+
+    def require(self, columns: Iterable[str], analysis: str) -> None:
+        """Raise `UnavailableInputError` if ``analysis`` needs an unavailable column."""
+        gone = self.meta.get("unavailable", {})
+        missing = {c: gone[c] for c in dict.fromkeys(columns) if c in gone}
+        if missing:
+            raise UnavailableInputError(analysis, missing)
 
     @property
     def n_input(self) -> int:
@@ -149,7 +197,8 @@ class Cohort:
 
     def validation_report(self) -> str:
         """What loading did, as text: rows read, kept, excluded (by step and reason), dates
-        imputed, and every problem behind an exclusion grouped by column and rule.
+        imputed, the contract columns the source does not give (`unavailable`), and every
+        problem behind an exclusion grouped by column and rule.
 
         Contains patient identifiers (the problems name them); ``repr`` does not.
         """
@@ -170,6 +219,9 @@ class Cohort:
             lines.append("\nImputed partial dates, by column and rule:")
             for (col, rule), grp in self.imputations.groupby(["column", "rule"], sort=False):
                 lines.append(f"  {col} ({rule}): {len(grp)}")
+        if self.unavailable:
+            lines.append("\nNot in the source at all (analyses that need them refuse to run):")
+            lines += [f"  {col}: {why}" for col, why in self.unavailable.items()]
         if len(self.problems):
             lines.append("\nProblems behind the exclusions, grouped by rule — "
                          + schema.format_problems(self.problems))
@@ -191,7 +243,8 @@ def build_cohort(frame: pd.DataFrame, *, origin: str = "infusion",
                  errors: Literal["raise", "exclude"] = "raise", date_format: str | None = None,
                  partial_dates: str | None = None, decimal: str = ".",
                  excel_dates: int | None = None, problems: pd.DataFrame | None = None,
-                 source_names: dict[str, str] | None = None, meta: dict | None = None) -> Cohort:
+                 source_names: dict[str, str] | None = None, meta: dict | None = None,
+                 unavailable: Mapping[str, str] | None = None) -> Cohort:
     """Type, validate and derive a cohort from a table already in the contract's column names.
 
     Parameters
@@ -213,6 +266,10 @@ def build_cohort(frame: pd.DataFrame, *, origin: str = "infusion",
     source_names : dict, optional
         Contract column -> the column's name in the caller's table (``INF_DATE``,
         ``TRTSDT``): problems name the column as the caller knows it.
+    unavailable : mapping, optional
+        Contract column -> reason, for columns the loader knows its source does not provide
+        (and has left out of ``frame``). Any other optional contract column absent from
+        ``frame`` is unavailable too, with a generic reason. See `Cohort.unavailable`.
 
     Notes
     -----
@@ -278,7 +335,8 @@ def build_cohort(frame: pd.DataFrame, *, origin: str = "infusion",
     info = dict(meta or {})
     info.setdefault("source", "DataFrame")
     info.update(origin=origin, n_input=len(frame) + len(orphans), errors=errors,
-                partial_dates=partial_dates, blank_rows=int(blank.sum()))
+                partial_dates=partial_dates, blank_rows=int(blank.sum()),
+                unavailable=_unavailable(frame, unavailable or {}))
     info.setdefault("data_cutoff", patients["date_last_contact"].max() if len(patients) else None)
     if len(patients) + len(attrition) != info["n_input"]:  # the promise of DATA.md; a bug if broken
         raise RuntimeError(f"rwe_cart bug: {info['n_input']} rows read but {len(patients)} kept "
@@ -286,6 +344,17 @@ def build_cohort(frame: pd.DataFrame, *, origin: str = "infusion",
     return Cohort(patients=patients, attrition=attrition[ATTRITION_COLUMNS].reset_index(drop=True),
                   imputations=imputations.reset_index(drop=True), meta=info,
                   problems=found if len(found) else _empty(schema.PROBLEM_COLUMNS))
+
+
+def _unavailable(frame: pd.DataFrame, reasons: Mapping[str, str]) -> dict[str, str]:
+    """Optional contract columns absent from ``frame``, each with its reason."""
+    out = {}
+    for col in schema.CONTRACT_COLUMNS:
+        if col in frame or col in schema.REQUIRED:
+            continue
+        out[col] = reasons.get(col) or (f"the source has no {col} column (add it, or map the "
+                                        "source's column onto it with columns=)")
+    return out
 
 
 def _table_problems(frame: pd.DataFrame) -> pd.DataFrame:

@@ -83,6 +83,12 @@ def zuma3_like_adam(seed: int = ZUMA3_SEED) -> tuple[pd.DataFrame, pd.DataFrame]
     return adsl.copy(), adtte.copy()
 
 
+def zuma3_like_adrs(seed: int = ZUMA3_SEED) -> pd.DataFrame:
+    """The ZUMA-3-like ADRS (response assessments, best response, MRD) as a frame; the
+    default seed reproduces ``data/synthetic/zuma3_like_adrs.*``."""
+    return zuma3.to_adrs(_zuma3(int(seed))[0])
+
+
 def zuma3_like_truth(seed: int = ZUMA3_SEED) -> Truth:
     """The data-generating truth behind `zuma3_like`."""
     return _zuma3(int(seed))[3]
@@ -106,7 +112,7 @@ def zuma3_like(seed: int = ZUMA3_SEED, *, return_truth: bool = False):
 
 
 __all__ = ["rocca_like", "rocca_like_frame", "rocca_like_labs", "rocca_like_truth", "zuma3_like",
-           "zuma3_like_adam", "zuma3_like_frame", "zuma3_like_labs", "zuma3_like_truth",
+           "zuma3_like_adam", "zuma3_like_adrs", "zuma3_like_frame", "zuma3_like_labs", "zuma3_like_truth",
            "ROCCA_SEED", "ZUMA3_SEED"]
 
 

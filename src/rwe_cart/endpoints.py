@@ -28,6 +28,33 @@ BASE_DEFINITIONS = {
 BASE_DEFINITIONS["NRM"] = BASE_DEFINITIONS["CIR"]
 ENDPOINTS = tuple(BASE_DEFINITIONS)
 COMPETING = ("CIR", "NRM")
+# The optional contract columns each endpoint is computed from (patient_id, the origin and
+# date_last_contact are always there).
+NEEDS = {
+    "OS": ("date_death",),
+    "PFS": ("date_relapse", "date_death"),
+    "EFS": ("best_response", "date_relapse", "date_death"),
+    "RFS": ("best_response", "date_relapse", "date_death"),
+    "DOR": ("best_response", "date_response", "date_relapse", "date_death"),
+    "CIR": ("date_relapse", "date_death"),
+    "NRM": ("date_relapse", "date_death"),
+}
+
+
+def needs(name: str, *, censor_at_hsct: bool = False, censor_at_next_therapy: bool = False,
+          origin: str = "infusion") -> tuple[str, ...]:
+    """The contract columns endpoint ``name`` needs with these options (see `endpoint`)."""
+    key = name.upper()
+    if key not in NEEDS:
+        raise ValueError(f"unknown endpoint {name!r}; choose one of {', '.join(ENDPOINTS)}")
+    out = NEEDS[key]
+    if origin == "response":
+        out += ("best_response", "date_response")
+    if censor_at_hsct:
+        out += ("date_hsct",)
+    if censor_at_next_therapy:
+        out += ("date_next_therapy",)
+    return tuple(dict.fromkeys(out))
 
 
 def endpoint(cohort, name: str, *, censor_at_hsct: bool = False, censor_at_next_therapy: bool = False,
@@ -60,6 +87,12 @@ def endpoint(cohort, name: str, *, censor_at_hsct: bool = False, censor_at_next_
         the definition text and ``attrs["n_excluded"]`` the patients outside the endpoint's
         population (non-responders for DOR).
 
+    Raises
+    ------
+    UnavailableInputError
+        The endpoint needs a column the cohort's source does not provide (`needs`,
+        `Cohort.unavailable`): DOR without response dates, PFS without relapse dates.
+
     Examples
     --------
     >>> import rwe_cart as rc
@@ -83,6 +116,8 @@ def endpoint(cohort, name: str, *, censor_at_hsct: bool = False, censor_at_next_
         raise ValueError(f"origin must be 'infusion' or 'response', got {origin!r}")
     if origin == "response" and key not in COMPETING:
         raise ValueError("origin='response' applies to CIR/NRM; DOR already starts at response")
+    cohort.require(needs(key, censor_at_hsct=censor_at_hsct, censor_at_next_therapy=censor_at_next_therapy,
+                         origin=origin), f"endpoint {key}")
     p = cohort.patients
     missing = [c for c in with_columns if c not in p]
     if missing:

@@ -252,16 +252,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--data", help="registry file to analyse instead of the bundled synthetic cohort")
     ap.add_argument("--adsl", help="ADSL file (.xpt, .sas7bdat, .csv) for the trial reports")
     ap.add_argument("--adtte", help="ADTTE file for the trial reports (with --adsl)")
+    ap.add_argument("--adrs", help="ADRS file (response assessments) for the trial reports (with --adsl)")
     ap.add_argument("--labs", help="long lab table (patient_id, day, test, value, unit) of --data")
     ap.add_argument("--suppress-below", type=int, default=None,
                     help="show counts below k as '<k' in every table and at-risk row")
     args = ap.parse_args(argv)
     if (args.adsl is None) != (args.adtte is None):
         ap.error("--adsl and --adtte go together")
+    if args.adrs is not None and args.adsl is None:
+        ap.error("--adrs goes with --adsl and --adtte")
     params: dict = {}
-    for name in ("data", "adsl", "adtte", "labs"):
+    for name in ("data", "adsl", "adtte", "adrs", "labs"):
         if getattr(args, name):
             params[name] = str(Path(getattr(args, name)).resolve())
+    if args.adsl and not args.adrs:
+        params["adrs"] = None  # the bundled ADRS belongs to the bundled trial, not to --adsl
     if args.data and not args.labs:
         params["labs"] = None  # the bundled labs belong to the bundled cohort, not to --data
     if args.suppress_below is not None:

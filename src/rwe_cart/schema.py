@@ -277,6 +277,17 @@ def _match(text: pd.Series, pattern: str) -> pd.Series:
         return pd.Series(False, index=text.index)
 
 
+def _nanoseconds(dates: pd.Series) -> pd.Series:
+    """Dates at nanosecond resolution; a date outside its range (before 1677, after 2262)
+    becomes missing, so that it is reported as unreadable. pandas 2 parsed such dates to
+    NaT itself; pandas 3 keeps them at a coarser resolution."""
+    try:
+        return dates.astype("datetime64[ns]")
+    except (OverflowError, ValueError):   # pandas.errors.OutOfBoundsDatetime
+        inside = (dates >= pd.Timestamp.min) & (dates <= pd.Timestamp.max)
+        return dates.where(inside).astype("datetime64[ns]")
+
+
 def coerce_dates(frame: pd.DataFrame, column: str, *, date_format: str | None,
                  partial_dates: str | None,
                  excel_dates: int | None = None) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
@@ -306,7 +317,7 @@ def coerce_dates(frame: pd.DataFrame, column: str, *, date_format: str | None,
         parsed = pd.to_datetime(text.where(full), format="ISO8601", errors="coerce")
     else:
         parsed = pd.to_datetime(text, format=date_format, errors="coerce")
-    parsed = pd.Series(parsed, index=raw.index).astype("datetime64[ns]")
+    parsed = _nanoseconds(pd.Series(parsed, index=raw.index))
     failed = text.notna() & parsed.isna()
     if not failed.any():
         return parsed.dt.normalize(), empty, no_imputations
@@ -673,7 +684,9 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
     if has("date_response") and has("date_relapse"):
         problems.append(_problems(frame, frame["date_relapse"] < frame["date_response"], "date_relapse",
                                   "on or after date_response"))
-    if has("date_response") or has("best_response"):
+    # A source without one of the two columns at all leaves the pair unchecked: the cohort
+    # lists that column as unavailable and analyses that need it refuse to run.
+    if has("date_response") and has("best_response"):
         problems.append(_response_date_rule(frame))
     if has("death_cause") and has("date_death"):
         problems.append(_problems(frame, frame["death_cause"].notna() & frame["date_death"].isna(),
@@ -682,14 +695,12 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _response_date_rule(frame: pd.DataFrame) -> pd.DataFrame:
-    date = frame["date_response"] if "date_response" in frame else pd.Series(pd.NaT, index=frame.index)
-    best = frame["best_response"] if "best_response" in frame else pd.Series(None, index=frame.index, dtype=object)
+    date, best = frame["date_response"], frame["best_response"]
     is_cr = best.isin(RESPONSES_CR)
     known = best.isin(CATEGORIES["best_response"])
     return problems_frame([
-        _problems(frame, is_cr & date.isna(), "date_response" if "date_response" in frame else "best_response",
-                  "date_response required when best_response is CR/CRi/CRh",
-                  best if "date_response" not in frame else None),
+        _problems(frame, is_cr & date.isna(), "date_response",
+                  "date_response required when best_response is CR/CRi/CRh"),
         _problems(frame, known & ~is_cr & date.notna(), "date_response",
                   "date_response only when best_response is CR/CRi/CRh"),
         _problems(frame, best.isna() & date.notna(), "best_response",

@@ -126,6 +126,9 @@ def cohort_timeline(cohort, endpoint: str = "PFS", **options) -> pd.DataFrame:
 
     HSCT after relapse (salvage) never switches ``hsct`` on.
     """
+    from .exposure.time_varying import require_hsct
+
+    require_hsct(cohort, None, "Cohort.timeline")
     ep = cohort.endpoint(endpoint, **options)
     p = cohort.patients.set_index("patient_id")
     t_hsct = p["t_hsct"].where(p["hsct_in_remission"])

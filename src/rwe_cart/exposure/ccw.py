@@ -52,6 +52,7 @@ from ..survival.cox import CoxModel, NotEstimableError, cox
 from ..survival.design import design_matrix
 from ..survival.km import KaplanMeier, kaplan_meier, weighted_counts
 from ._result import ExposureEstimate
+from .time_varying import require_hsct
 
 __all__ = ["ccw", "ccw_cohort", "clone_censor", "CCWResult", "WEIGHT_MODELS"]
 
@@ -1157,6 +1158,7 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
     clash = [c for c in covariates if c in reserved or c == "patient_id"]
     if clash:
         raise ValueError(f"covariate names {clash} are reserved; rename them")
+    require_hsct(cohort, key, "clone-censor-weight")
     ep = cohort.endpoint(key)
     p = pts.set_index("patient_id")
     ids = ep["patient_id"]

@@ -22,7 +22,7 @@ from .competing import competing
 from .landmark import _landmark_day, landmark, supermodel
 from .naive import naive
 from .simon_makuch import simon_makuch
-from .time_varying import as_list, endpoint_key, mantel_byar, time_varying
+from .time_varying import as_list, endpoint_key, mantel_byar, require_hsct, time_varying
 
 __all__ = ["hsct_effect", "ExposureComparison", "METHODS", "DEFAULT_METHODS"]
 
@@ -355,6 +355,12 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
         ``.table`` (method, estimand, hr, lower, upper, p, n, events, note),
         ``.estimates``, ``.forest``, ``.skipped``.
 
+    Raises
+    ------
+    UnavailableInputError
+        The cohort's source gives no response dates, best response, relapse dates or HSCT
+        dates at all (`Cohort.unavailable`): who was transplanted in remission is unknown.
+
     Notes
     -----
     The exposure is HSCT in remission (``Cohort.patients.hsct_in_remission``) from the
@@ -407,6 +413,8 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
     if absent:
         raise ValueError(f"covariates {absent} are not columns of the cohort's patient table")
     by_method = _options_by_method(methods, options)
+    # Before any method runs: without these inputs every row would be "nobody transplanted".
+    require_hsct(cohort, key, "hsct_effect")
     day = _landmark_day(cohort, landmark)
     estimates, skipped = [], {}
     for m in methods:

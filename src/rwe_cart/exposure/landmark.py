@@ -21,7 +21,7 @@ from ..survival.cox import CoxModel, cox
 from ..survival.logrank import logrank
 from ..timeline import landmark_frame
 from ._result import ExposureEstimate
-from .time_varying import (adjusted_words, as_list, check_numbers, count_ids, exposure_row,
+from .time_varying import (adjusted_words, require_hsct, as_list, check_numbers, count_ids, exposure_row,
                            hsct_frame, strata_column, with_exposure)
 
 __all__ = ["landmark_cox", "landmark_cox_grid", "landmark_supermodel", "LandmarkGrid",
@@ -603,6 +603,7 @@ def landmark_supermodel(data: pd.DataFrame, *, id: str, time: str, event: str,
 def median_hsct_day(cohort) -> float:
     """Median day (from infusion) of HSCT in remission among transplanted patients — the
     landmark ROCCA used."""
+    require_hsct(cohort, None, "the median HSCT day")
     p = cohort.patients
     t = p.loc[p["hsct_in_remission"], "t_hsct"].to_numpy(dtype=float)
     if t.size == 0:

@@ -18,6 +18,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from ..endpoints import needs
 from ..schema import RESPONSES_CR
 from ..survival import _validate as V
 from ..survival.cox import CoxModel, NotEstimableError, cox
@@ -31,6 +32,9 @@ __all__ = ["time_varying_cox", "mantel_byar_test", "time_varying", "mantel_byar"
 POPULATIONS = ("responders", "all")
 #: Endpoints with one event (0/1) that the HSCT methods accept.
 EVENT_ENDPOINTS = ("PFS", "OS", "EFS", "RFS", "DOR")
+#: Contract columns HSCT in remission is read from (with the endpoint's own, `endpoints.needs`):
+#: a transplant counts as exposure only after a CR/CRi/CRh and before any relapse.
+HSCT_NEEDS = ("date_hsct", "date_response", "best_response", "date_relapse")
 #: Columns the row builders add; covariates may not use these names.
 RESERVED = ("patient_id", "time", "event", "cause", "start", "stop", "entry", "hsct",
             "hsct_ever", "t_hsct_remission", "t_hsct_any", "t_response", "t_relapse")
@@ -39,6 +43,13 @@ RESERVED = ("patient_id", "time", "event", "cause", "start", "stop", "entry", "h
 # ---------------------------------------------------------------------------------------
 # Small shared helpers (used by the other exposure modules too)
 # ---------------------------------------------------------------------------------------
+def require_hsct(cohort, endpoint: str | None, analysis: str) -> None:
+    """Raise `UnavailableInputError` when the cohort cannot tell who had an HSCT in
+    remission, or lacks what ``endpoint`` needs."""
+    cols = HSCT_NEEDS + (needs(endpoint) if endpoint is not None else ())
+    cohort.require(cols, f"{analysis} (allo-HSCT in remission)")
+
+
 def as_list(x: str | Sequence[str] | None) -> list[str]:
     """``None`` → [], ``"a"`` → ["a"], a sequence → list (order kept, duplicates removed)."""
     if x is None:
@@ -214,6 +225,7 @@ def hsct_frame(cohort, endpoint: str = "PFS", *, population: str = "all",
     missing = [c for c in columns if c not in cohort.patients]
     if missing:
         raise ValueError(f"columns {missing} are not in the cohort's patient table")
+    require_hsct(cohort, key, "the HSCT methods")
     ep = cohort.endpoint(key, with_columns=columns)
     p = cohort.patients.set_index("patient_id")
     ids = ep["patient_id"]

@@ -22,6 +22,7 @@ from rwe_cart.plots.forest import plot_forest
 from rwe_cart.plots.km import plot_km
 from rwe_cart.plots.labs import plot_lab_trajectories
 from rwe_cart.plots.landmark import plot_landmark
+from rwe_cart.plots.multistate import plot_state_diagram, plot_state_probabilities
 from rwe_cart.plots.simon_makuch import plot_simon_makuch
 from rwe_cart.plots.simulation import plot_simulation_bias
 from rwe_cart.plots.swimmer import plot_swimmer
@@ -37,6 +38,8 @@ __all__ = [
     "plot_landmark",
     "plot_simon_makuch",
     "plot_simulation_bias",
+    "plot_state_diagram",
+    "plot_state_probabilities",
     "plot_swimmer",
     "save",
     "theme",

@@ -3,8 +3,8 @@
     python -m rwe_cart.synthetic.write data/synthetic
 
 writes ``rocca_like.csv`` (registry form, ISO dates), ``zuma3_like_adsl.csv``,
-``zuma3_like_adtte.csv`` and the same two ADaM tables as SAS transport v5
-(``zuma3_like_adsl.xpt``, ``zuma3_like_adtte.xpt``), all from the default seeds, so the
+``zuma3_like_adtte.csv``, ``zuma3_like_adrs.csv`` and the same three ADaM tables as SAS
+transport v5 (``zuma3_like_adsl.xpt``, ...), all from the default seeds, so the
 output is the same on every run (the .xpt headers carry a creation time; their data do not
 change).
 """
@@ -18,8 +18,8 @@ import pyreadstat
 
 from . import rocca, zuma3
 
-FILES = ("rocca_like.csv", "zuma3_like_adsl.csv", "zuma3_like_adtte.csv",
-         "zuma3_like_adsl.xpt", "zuma3_like_adtte.xpt")
+FILES = ("rocca_like.csv", "zuma3_like_adsl.csv", "zuma3_like_adtte.csv", "zuma3_like_adrs.csv",
+         "zuma3_like_adsl.xpt", "zuma3_like_adtte.xpt", "zuma3_like_adrs.xpt")
 
 
 def to_csv_text(frame: pd.DataFrame) -> str:
@@ -32,11 +32,12 @@ def to_csv_text(frame: pd.DataFrame) -> str:
 
 def bundled_frames(rocca_seed: int = rocca.DEFAULT_SEED,
                    zuma3_seed: int = zuma3.DEFAULT_SEED) -> dict[str, pd.DataFrame]:
-    """The frames behind the bundled files: rocca_like, zuma3_like_adsl, zuma3_like_adtte."""
+    """The frames behind the bundled files: rocca_like, zuma3_like_adsl, _adtte, _adrs."""
     frame, _ = rocca.simulate_rocca(rocca_seed)
     zframe, _ = zuma3.simulate_zuma3(zuma3_seed)
     adsl, adtte = zuma3.to_adam(zframe)
-    return {"rocca_like": frame, "zuma3_like_adsl": adsl, "zuma3_like_adtte": adtte}
+    return {"rocca_like": frame, "zuma3_like_adsl": adsl, "zuma3_like_adtte": adtte,
+            "zuma3_like_adrs": zuma3.to_adrs(zframe)}
 
 
 def write(directory: str | Path, *, rocca_seed: int = rocca.DEFAULT_SEED,
@@ -51,7 +52,8 @@ def write(directory: str | Path, *, rocca_seed: int = rocca.DEFAULT_SEED,
         path.write_text(to_csv_text(frame), encoding="utf-8", newline="")
         written.append(path)
     for name, table, labels in (("zuma3_like_adsl", "ADSL", zuma3.ADSL_LABELS),
-                                ("zuma3_like_adtte", "ADTTE", zuma3.ADTTE_LABELS)):
+                                ("zuma3_like_adtte", "ADTTE", zuma3.ADTTE_LABELS),
+                                ("zuma3_like_adrs", "ADRS", zuma3.ADRS_LABELS)):
         frame = frames[name]
         path = directory / f"{name}.xpt"
         formats = {col: "DATE9" for col in zuma3.date_columns(frame)}

@@ -32,6 +32,8 @@ N_RESPONDERS_PHASE2 = 39
 N_CONSOLIDATIVE_HSCT = 14
 DEFAULT_SEED = 476  # chosen by calibration (see data/synthetic/README.md)
 STUDYID = "ZUMA3-LIKE"
+# Every subject of the model is treated at the pivotal dose.
+TREATMENT = "KTE-X19 1x10^6 cells/kg"
 
 PARAMS = ModelParams(
     name="zuma3_like",
@@ -87,6 +89,8 @@ ADSL_LABELS = {
     "SUBJID": "Subject Identifier for the Study",
     "PHASE2FL": "Phase 2 Population Flag",
     "SAFFL": "Safety Population Flag",
+    "TRT01P": "Planned Treatment for Period 01",
+    "TRT01A": "Actual Treatment for Period 01",
     "TRTSDT": "Date of KTE-X19 Infusion",
     "APHDT": "Date of Leukapheresis",
     "AGE": "Age at Infusion",
@@ -146,6 +150,8 @@ def to_adam(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         "SUBJID": f["patient_id"].str.split("-").str[-1],
         "PHASE2FL": _yn(f["stratum"].eq("phase 2")),
         "SAFFL": "Y",
+        "TRT01P": TREATMENT,
+        "TRT01A": TREATMENT,
         "TRTSDT": f["date_infusion"],
         "APHDT": f["date_apheresis"],
         "AGE": f["age"].round().astype("int64"),
@@ -214,6 +220,72 @@ def to_adam(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return adsl, adtte
 
 
+ADRS_LABELS = {
+    "STUDYID": "Study Identifier",
+    "USUBJID": "Unique Subject Identifier",
+    "PARAMCD": "Parameter Code",
+    "PARAM": "Parameter",
+    "AVISIT": "Analysis Visit",
+    "ADT": "Analysis Date",
+    "ADY": "Analysis Relative Day",
+    "AVALC": "Analysis Value (C)",
+}
+PARAMS_ADRS = {
+    "OVRLRESP": "Overall Response by Investigator",
+    "BOR": "Best Overall Response by Investigator",
+    "MRD": "Minimal Residual Disease Status",
+}
+# A responder whose response came after this day had an assessment without remission on it.
+FIRST_ASSESSMENT_DAY = 28
+
+
+def to_adrs(frame: pd.DataFrame) -> pd.DataFrame:
+    """ADRS (dates as datetime64) from a ZUMA-3-like frame in registry form.
+
+    OVRLRESP: the response (CR/CRi) on the response date, preceded by NR on day 28 when
+    the response came later; NR or PD on the treatment-failure date of a non-responder; PD on the
+    relapse date of a responder. BOR: one record per subject (on the response or failure
+    date; no date for NE). MRD: NEGATIVE or POSITIVE on the response date of a responder.
+    `rc.load_adam` with this ADRS (and no RSPDT, BOR or MRDNEGFL in ADSL) gives the same
+    response dates, best responses and MRD status as the registry form.
+    """
+    f = frame.reset_index(drop=True)
+    ids, start = f["patient_id"].astype(str), f["date_infusion"]
+    best, resp, relapse = f["best_response"].astype(str), f["date_response"], f["date_relapse"]
+    responder = best.isin(["CR", "CRi", "CRh"])
+    day28 = start + pd.Timedelta(days=FIRST_ASSESSMENT_DAY)
+    failure = relapse.where(~responder)
+    bor_date = resp.where(responder, failure)
+
+    def records(code: str, keep: pd.Series, date: pd.Series, value: pd.Series) -> pd.DataFrame:
+        k = keep.to_numpy(dtype=bool)
+        return pd.DataFrame({"USUBJID": ids[k], "PARAMCD": code, "ADT": date[k],
+                             "AVALC": value[k].astype(object), "_o": len(PARAMS_ADRS)}).assign(
+            _o=list(PARAMS_ADRS).index(code))
+
+    mrd = f["mrd_negative"].astype("boolean")
+    parts = [
+        records("OVRLRESP", responder & (resp > day28), day28, pd.Series("NR", index=f.index)),
+        records("OVRLRESP", responder, resp, best),
+        records("OVRLRESP", ~responder & failure.notna(), failure, best),
+        records("OVRLRESP", responder & relapse.notna(), relapse, pd.Series("PD", index=f.index)),
+        records("BOR", pd.Series(True, index=f.index), bor_date, best),
+        records("MRD", responder & mrd.notna().to_numpy(), resp,
+                pd.Series(np.where(mrd.fillna(False).to_numpy(bool), "NEGATIVE", "POSITIVE"), index=f.index)),
+    ]
+    adrs = pd.concat(parts, ignore_index=True)
+    adrs["ADT"] = adrs["ADT"].astype("datetime64[ns]")
+    adrs = adrs.sort_values(["USUBJID", "_o", "ADT"], kind="stable").reset_index(drop=True)
+    trt = adrs["USUBJID"].map(dict(zip(ids, start)))
+    ady = (adrs["ADT"] - trt).dt.days
+    return pd.DataFrame({
+        "STUDYID": STUDYID, "USUBJID": adrs["USUBJID"], "PARAMCD": adrs["PARAMCD"],
+        "PARAM": adrs["PARAMCD"].map(PARAMS_ADRS),
+        "AVISIT": ("DAY " + ady.astype("Int64").astype(str)).where(ady.notna() & (adrs["PARAMCD"] != "BOR"), ""),
+        "ADT": adrs["ADT"], "ADY": ady.astype(float), "AVALC": adrs["AVALC"],
+    })
+
+
 def date_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
 
@@ -227,5 +299,5 @@ def for_xport(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-__all__ = ["PARAMS", "DEFAULT_SEED", "N", "simulate_zuma3", "with_hsct_effect", "to_adam",
-           "for_xport", "ADSL_LABELS", "ADTTE_LABELS"]
+__all__ = ["PARAMS", "DEFAULT_SEED", "N", "simulate_zuma3", "with_hsct_effect", "to_adam", "to_adrs",
+           "for_xport", "ADSL_LABELS", "ADTTE_LABELS", "ADRS_LABELS"]
