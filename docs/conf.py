@@ -34,7 +34,8 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "_generated"]
+# data_contract_adam.md is a part of data-contract.md (included there), not a page.
+exclude_patterns = ["_build", "_generated", "data_contract_adam.md"]
 templates_path = ["_templates"]
 
 # Markdown pages: colon fences for admonitions, $...$ maths, anchors on headings so pages can

@@ -33,6 +33,22 @@ class UnavailableInputError(ValueError):
     ``analysis`` names what was asked for (``"endpoint DOR"``); ``missing`` maps each
     unavailable column it needs to the reason it is unavailable and how to supply it (from
     `Cohort.unavailable`).
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> frame = pd.DataFrame({"patient_id": ["P1", "P2"],
+    ...                       "date_infusion": ["2023-01-10", "2023-02-01"],
+    ...                       "date_death": [None, "2023-05-01"],
+    ...                       "date_last_contact": ["2023-12-01", "2023-05-01"]})
+    >>> cohort = rc.load_registry(frame)
+    >>> sorted(cohort.unavailable)[:3]
+    ['age', 'anc', 'best_response']
+    >>> try:
+    ...     cohort.endpoint("PFS")
+    ... except rc.UnavailableInputError as error:
+    ...     print(error.analysis, list(error.missing))
+    endpoint PFS ['date_relapse']
     """
 
     def __init__(self, analysis: str, missing: dict[str, str]):
