@@ -75,3 +75,32 @@ def test_names_used_in_the_pages_exist():
                     break
                 obj = getattr(obj, part)
     assert not missing, "names in the documentation that rwe_cart does not have:\n" + "\n".join(missing)
+
+
+GUIDE_PAGES = sorted(p for p in (API_DIR.parent / "user-guide").glob("*.md")
+                     if "```python" in p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("page", GUIDE_PAGES, ids=lambda p: p.stem)
+def test_user_guide_code_runs(page, tmp_path, monkeypatch):
+    """The Python blocks of a user-guide page run in order, as a reader pastes them.
+
+    Blocks that need the reader's own file (marked ``# your own file``) run only their
+    imports; the Dask block starts a cluster with a dashboard port that other processes on
+    the machine may hold, and is left to tests/test_parallel.py (which runs one without).
+    """
+    import matplotlib.pyplot as plt
+
+    monkeypatch.chdir(tmp_path)  # figures and tables that the pages save land here
+    namespace: dict = {}
+    for i, block in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"),
+                                         re.S)):
+        if "LocalCluster" in block:
+            continue
+        if "# your own file" in block:
+            block = "\n".join(line for line in block.splitlines()
+                              if line.startswith(("import ", "from ")))
+        try:
+            exec(compile(block, f"{page.name}, block {i}", "exec"), namespace)
+        finally:
+            plt.close("all")
