@@ -80,6 +80,9 @@ autodoc_default_options = {"member-order": "bysource"}
 # Parameter types are written in each numpydoc docstring; repeating the annotations in the
 # signature line makes the long signatures of the plotting functions unreadable.
 autodoc_typehints = "none"
+# Result classes are built by the package, not by users: their constructor arguments
+# (private fields included) are not part of the API, so a class page shows no signature.
+autodoc_class_signature = "separated"
 
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
