@@ -15,7 +15,7 @@ Each file is measured in a fresh Python process that imports rwe_cart and pander
 (import time and memory are not counted), then times
 
 * ``load``: ``rc.load_registry(path)`` — read, type every contract column, check the six
-  DATA.md rules (``errors="raise"``; ``errors="exclude"`` for the broken file, whose
+  data-contract rules (``errors="raise"``; ``errors="exclude"`` for the broken file, whose
   exclusions are checked against the rows that were broken);
 * ``endpoints``: ``cohort.endpoint("PFS")`` plus ``cohort.endpoint("OS")``.
 
@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-# Corruptions applied in turn to the broken rows; each breaks one DATA.md rule.
+# Corruptions applied in turn to the broken rows; each breaks one data-contract rule.
 BREAKS = ("last contact before infusion", "impossible date", "age out of range",
           "unknown sex", "duplicated patient_id")
 STATUS = Path("/proc/self/status")

@@ -1,4 +1,4 @@
-"""The cohort contract: every DATA.md rule has an input that breaks it."""
+"""The cohort contract: every data-contract rule has an input that breaks it."""
 import numpy as np
 import pandas as pd
 import pytest

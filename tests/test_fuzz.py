@@ -69,7 +69,7 @@ OPTIONAL = [c for c in schema.CONTRACT_COLUMNS if c not in schema.REQUIRED]
 
 @st.composite
 def good_rows(draw, pid: str) -> dict:
-    """One patient that keeps every DATA.md rule, as text the way a CSV holds it."""
+    """One patient that keeps every data-contract rule, as text the way a CSV holds it."""
     day = lambda n: dt.timedelta(days=n)  # noqa: E731
     inf = draw(st.dates(min_value=dt.date(2016, 1, 1), max_value=dt.date(2023, 12, 31)))
     resp = draw(st.sampled_from(schema.CATEGORIES["best_response"]))

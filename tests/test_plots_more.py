@@ -98,7 +98,7 @@ def landmark():
 
 
 def comparison_table() -> pd.DataFrame:
-    """An ExposureComparison.table as hsct_effect returns it (columns of API.md)."""
+    """An ExposureComparison.table as hsct_effect returns it (columns of docs/api-conventions.md)."""
     return pd.DataFrame({
         "method": ["naive", "censor", "time_varying", "landmark", "mantel_byar", "ccw"],
         "estimand": [

@@ -132,7 +132,7 @@ def test_zuma3_adam_round_trips_to_the_registry_form(zuma_cohort):
 def test_any_n_and_seed_obeys_the_contract(which, n, seed):
     params = rocca.PARAMS if which == "rocca" else zuma3.PARAMS
     frame, truth = model.simulate(params, n, seed)
-    cohort = rc.load_registry(frame)  # strict: raises on any DATA.md rule
+    cohort = rc.load_registry(frame)  # strict: raises on any data-contract rule
     assert len(cohort) == n and len(truth.latent) == n
     p = cohort.patients
     responder = p["best_response"].isin(["CR", "CRi", "CRh"])

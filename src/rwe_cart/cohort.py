@@ -33,6 +33,22 @@ class UnavailableInputError(ValueError):
     ``analysis`` names what was asked for (``"endpoint DOR"``); ``missing`` maps each
     unavailable column it needs to the reason it is unavailable and how to supply it (from
     `Cohort.unavailable`).
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> frame = pd.DataFrame({"patient_id": ["P1", "P2"],
+    ...                       "date_infusion": ["2023-01-10", "2023-02-01"],
+    ...                       "date_death": [None, "2023-05-01"],
+    ...                       "date_last_contact": ["2023-12-01", "2023-05-01"]})
+    >>> cohort = rc.load_registry(frame)
+    >>> sorted(cohort.unavailable)[:3]
+    ['age', 'anc', 'best_response']
+    >>> try:
+    ...     cohort.endpoint("PFS")
+    ... except rc.UnavailableInputError as error:
+    ...     print(error.analysis, list(error.missing))
+    endpoint PFS ['date_relapse']
     """
 
     def __init__(self, analysis: str, missing: dict[str, str]):
@@ -64,7 +80,7 @@ class Cohort:
     Attributes
     ----------
     patients : DataFrame
-        Contract columns (DATA.md), columns outside the contract unchanged, and the derived
+        Contract columns (docs/data-contract.md), columns outside the contract unchanged, and the derived
         day columns ``t_infusion``, ``t_response``, ``t_relapse``, ``t_hsct``, ``t_death``,
         ``t_last``, ``t_next_therapy`` and the flags ``dead`` and ``hsct_in_remission``.
     attrition : DataFrame
@@ -88,6 +104,24 @@ class Cohort:
     it. The contract's rules that need it are not checked, and every analysis that needs it
     raises `UnavailableInputError` saying so. A column that exists but is empty for some
     patients is not unavailable: the contract's rules apply to those patients.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> cohort = rc.datasets.rocca_like()
+    >>> cohort
+    Cohort(189 patients kept of 189 rows; 0 excluded, 0 dates imputed; origin=infusion, source=DataFrame)
+    >>> len(cohort), cohort.meta["origin"]
+    (189, 'infusion')
+    >>> cohort.patients[["patient_id", "t_response", "t_hsct", "t_last", "dead"]].head(3)
+      patient_id  t_response  t_hsct  t_last   dead
+    0      R0001        80.0     NaN   828.0  False
+    1      R0002        68.0    88.0   638.0  False
+    2      R0003         NaN     NaN    15.0   True
+    >>> responders = cohort.subset(cohort.patients["best_response"].isin(["CR", "CRi", "CRh"]),
+    ...                            step="population", reason="no CR/CRi/CRh")
+    >>> len(responders), len(responders.attrition)
+    (151, 38)
     """
 
     patients: pd.DataFrame
@@ -232,7 +266,7 @@ def build_cohort(frame: pd.DataFrame, *, origin: str = "infusion",
     Parameters
     ----------
     frame : DataFrame
-        One row per patient, contract column names (DATA.md); other columns are kept.
+        One row per patient, contract column names (docs/data-contract.md); other columns are kept.
     errors : {"raise", "exclude"}
         "raise": any problem raises `CohortValidationError` listing all of them. "exclude":
         patients with a problem go to ``attrition`` (step "validation") with their reasons;

@@ -1,4 +1,4 @@
-"""Endpoint definitions (DATA.md): a cohort becomes a tidy (patient_id, time, event) frame.
+"""Endpoint definitions (docs/data-contract.md): a cohort becomes a tidy (patient_id, time, event) frame.
 
 Each returned frame carries its definition in plain words in ``frame.attrs["definition"]``
 so that results and reports can print exactly what was analysed.
@@ -92,6 +92,22 @@ def endpoint(cohort, name: str, *, censor_at_hsct: bool = False, censor_at_next_
     UnavailableInputError
         The endpoint needs a column the cohort's source does not provide (`needs`,
         `Cohort.unavailable`): DOR without response dates, PFS without relapse dates.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> cohort = rc.datasets.rocca_like()
+    >>> pfs = rc.endpoint(cohort, "PFS", with_columns=["age"])
+    >>> pfs.head(3)
+      patient_id   time  event   age
+    0      R0001  828.0      0  40.0
+    1      R0002  638.0      0  38.0
+    2      R0003   15.0      1  58.0
+    >>> print(pfs.attrs["definition"])
+    PFS: time from CAR-T infusion to relapse/progression or death from any cause, whichever came first; censored at last contact.
+    >>> dor = cohort.endpoint("DOR")
+    >>> len(dor), dor.attrs["n_excluded"]
+    (151, 38)
     """
     key = name.upper()
     if key not in BASE_DEFINITIONS:

@@ -1,13 +1,13 @@
 """Laboratory toxicity after CAR-T: CAR-HEMATOTOX, ICAHT grading, lab trajectories, CRS/ICANS.
 
-Domain shaping (DATA.md "Labs"): the long laboratory table has one row per measurement,
+Domain shaping (docs/data-contract.md "Labs"): the long laboratory table has one row per measurement,
 ``patient_id, day (or date), test, value, unit`` with ``test`` one of ``anc`` (neutrophils),
 ``hb`` (haemoglobin), ``plt`` (platelets), ``alc`` (lymphocytes), ``car_t`` (circulating
 CAR-T cells) and optionally ``wbc`` (leukocytes), ``crp``, ``ferritin``. Canonical units
 (`LAB_UNITS`) are cells/µL for every count, g/dL for haemoglobin, mg/dL for CRP and ng/mL for
 ferritin; `standardise_lab_units` converts any unit listed in `UNIT_FACTORS`.
 
-Baseline labs of the patient table (DATA.md; the synthetic cohorts) are in other units:
+Baseline labs of the patient table (docs/data-contract.md; the synthetic cohorts) are in other units:
 ANC and platelets in 10⁹/L, Hb g/dL, CRP mg/dL, ferritin ng/mL (`PATIENT_LAB_UNITS`).
 
 Public functions
@@ -43,7 +43,7 @@ __all__ = [
     "toxicity_table",
 ]
 
-MONTH = 30.4375  # days per month (DATA.md)
+MONTH = 30.4375  # days per month (docs/data-contract.md)
 
 # --------------------------------------------------------------------------- units
 #: Canonical unit of each test of the long lab table.
@@ -51,7 +51,7 @@ LAB_UNITS: dict[str, str] = {
     "anc": "/µL", "alc": "/µL", "wbc": "/µL", "plt": "/µL", "car_t": "/µL",
     "hb": "g/dL", "crp": "mg/dL", "ferritin": "ng/mL",
 }
-#: Units of the baseline labs in the patient table (DATA.md, synthetic cohorts).
+#: Units of the baseline labs in the patient table (docs/data-contract.md, synthetic cohorts).
 PATIENT_LAB_UNITS: dict[str, str] = {
     "anc": "10^9/L", "plt": "10^9/L", "hb": "g/dL", "crp": "mg/dL", "ferritin": "ng/mL",
 }
@@ -112,6 +112,19 @@ def standardise_lab_units(labs: pd.DataFrame, *, test: str = "test", value: str 
     Counts go to cells/µL (from 10⁹/L, G/L, 10³/µL, …), haemoglobin to g/dL (from g/L or
     mmol/L), CRP to mg/dL (from mg/L), ferritin to ng/mL (from µg/L or pmol/L). Rows of
     tests outside `LAB_UNITS` are returned unchanged. An unknown unit raises, naming it.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> labs = pd.DataFrame({"test": ["anc", "hb", "crp", "ferritin"],
+    ...                      "value": [1.2, 95.0, 31.0, 800.0],
+    ...                      "unit": ["10^9/L", "g/L", "mg/L", "µg/L"]})
+    >>> rc.standardise_lab_units(labs)
+           test   value   unit
+    0       anc  1200.0    /µL
+    1        hb     9.5   g/dL
+    2       crp     3.1  mg/dL
+    3  ferritin   800.0  ng/mL
     """
     _require(labs, [test, value, unit], "labs")
     out = labs.copy()
@@ -224,7 +237,7 @@ def car_hematotox(frame_or_cohort: Any, *, anc: str = "anc", hb: str = "hb", plt
         protein and ferritin.
     units : mapping, optional
         Unit of each component, keyed "anc", "hb", "plt", "crp", "ferritin". Default: the
-        patient-table units of DATA.md (`PATIENT_LAB_UNITS`): ANC and platelets in 10⁹/L,
+        patient-table units of docs/data-contract.md (`PATIENT_LAB_UNITS`): ANC and platelets in 10⁹/L,
         Hb in g/dL, CRP in mg/dL, ferritin in ng/mL. Other units are converted: counts from
         /µL, G/L, 10³/µL; Hb from g/L or mmol/L; CRP from mg/L; ferritin from µg/L or pmol/L.
         Give only the ones that differ, e.g. ``units={"anc": "/µL", "crp": "mg/L"}``.
@@ -243,15 +256,15 @@ def car_hematotox(frame_or_cohort: Any, *, anc: str = "anc", hb: str = "hb", plt
     -----
     Points (canonical units), as published in the CAR-HEMATOTOX figure [1]_:
 
-    ============  =========  ==================  =========
-    component     0 points   1 point             2 points
-    ============  =========  ==================  =========
-    platelets     >175,000   75,000-175,000/µL   <75,000/µL
-    ANC           >1,200/µL  <=1,200/µL
-    haemoglobin   >9.0 g/dL  <=9.0 g/dL
-    CRP           <3.0 mg/dL >=3.0 mg/dL
-    ferritin      <650 ng/mL 650-2,000 ng/mL     >2,000 ng/mL
-    ============  =========  ==================  =========
+    ============  ===========  ==================  ============
+    component     0 points     1 point             2 points
+    ============  ===========  ==================  ============
+    platelets     >175,000/µL  75,000-175,000/µL   <75,000/µL
+    ANC           >1,200/µL    <=1,200/µL
+    haemoglobin   >9.0 g/dL    <=9.0 g/dL
+    CRP           <3.0 mg/dL   >=3.0 mg/dL
+    ferritin      <650 ng/mL   650-2,000 ng/mL     >2,000 ng/mL
+    ============  ===========  ==================  ============
 
     Score 0-1: low risk; >= 2: high risk. The figure writes the single cut-offs as ">" and
     "<" pairs and leaves the value exactly at the cut-off unassigned; here a value exactly at
@@ -483,6 +496,17 @@ def icaht_grade(labs: Any, *, anc_test: str = "anc", day_col: str = "day",
            T-ICAHT counts the cumulative days below platelets 50 and 20 x 10^9/L.
     .. [3] Liang EC. Automated approach to grade early and late ICAHT by EHA/EBMT criteria.
            github.com/emilyliangmd/automatedicahtgrading.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> labs = pd.DataFrame({"patient_id": "P1", "day": [0, 3, 7, 10, 14, 21, 28],
+    ...                      "test": "anc", "value": [900, 300, 80, 50, 400, 800, 1200],
+    ...                      "unit": "/µL"})
+    >>> grades = rc.icaht_grade(labs)
+    >>> grades[["patient_id", "early_grade", "early_days_anc_le500", "early_days_anc_le100"]]
+      patient_id  early_grade  early_days_anc_le500  early_days_anc_le100
+    0         P1          3.0                  18.0                   7.0
     """
     if duration not in ("cumulative", "longest"):
         raise ValueError(f"duration must be 'cumulative' or 'longest', got {duration!r}")
@@ -601,6 +625,18 @@ class LabSummary:
     ``table``: test, day, n (patients), median, q1, q3, unit. Quantiles are R's type 7
     (numpy's default ``linear``). ``time_points`` and ``tolerance`` say how measurements were
     assigned to time points.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> s = rc.lab_summary(rc.datasets.rocca_like_labs(), tests=["hb"], time_points=[0, 7, 28])
+    >>> s.tests, s.time_points
+    (('hb',), (0.0, 7.0, 28.0))
+    >>> s.table[["test", "day", "n", "median"]]
+      test   day    n  median
+    0   hb   0.0  189    9.30
+    1   hb   7.0  186    8.15
+    2   hb  28.0  170    8.20
     """
 
     table: pd.DataFrame
@@ -640,6 +676,18 @@ def lab_summary(labs: pd.DataFrame, *, tests: Sequence[str] | None = None,
     LabSummary
         ``.table``: test, day, n, median, q1, q3, unit. A patient with several values at one
         time point contributes their median, so n counts patients.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> labs = rc.datasets.rocca_like_labs()
+    >>> s = rc.lab_summary(labs, tests=["anc", "plt"], time_points=[0, 28])
+    >>> s.table.round(1)
+      test   day    n   median       q1        q3 unit
+    0  anc   0.0  189    720.0    340.0    1510.0  /µL
+    1  anc  28.0  170    385.0    210.0     807.5  /µL
+    2  plt   0.0  189  68000.0  42000.0  125000.0  /µL
+    3  plt  28.0  170  47500.0  31250.0   71000.0  /µL
     """
     _require(labs, [patient_col, day_col, test_col, value_col], "labs")
     data = labs
@@ -717,6 +765,21 @@ def toxicity_table(cohort: Any, *, syndromes: Sequence[str] = ("crs", "icans"),
         ("n (x.x%)", or "median [Q1, Q3] (range a-b)" for onset), and for the onset row
         median, q1, q3, minimum, maximum (days, among patients with the syndrome and a known
         onset; quartiles R type 7).
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> tox = rc.toxicity_table(rc.datasets.rocca_like())
+    >>> tox[["syndrome", "level", "n", "display"]].head(8)
+      syndrome      level   n     display
+    0      CRS    Grade 0  28  28 (14.8%)
+    1      CRS    Grade 1  80  80 (42.3%)
+    2      CRS    Grade 2  62  62 (32.8%)
+    3      CRS    Grade 3  13   13 (6.9%)
+    4      CRS    Grade 4   5    5 (2.6%)
+    5      CRS    Grade 5   1    1 (0.5%)
+    6      CRS  Grade >=3  19  19 (10.1%)
+    7      CRS    Missing   0           0
     """
     patients = _patients_of(cohort)
     rows = []

@@ -1,4 +1,4 @@
-"""The cohort contract: canonical columns, their types, and the validation rules of DATA.md.
+"""The cohort contract: canonical columns, their types, and the validation rules of docs/data-contract.md.
 
 Validation never stops at the first problem: every failure of every rule is collected into
 one problems table (patient_id, column, rule, value) so a registry manager can fix a file in
@@ -102,8 +102,25 @@ class CohortValidationError(ValueError):
     ``patient_id`` is the identifier from the input, ``"<row i>"`` for a row without one
     (``i``: 0-based position of the row in the table as read; loaders of long tables name
     the table, e.g. ``"<ADTTE row 3>"``), or ``"<all>"`` for a problem of the whole table
-    (a missing column, no rows). ``column`` is a contract column (DATA.md), a column of the
+    (a missing column, no rows). ``column`` is a contract column (docs/data-contract.md), a column of the
     input (an ADaM variable, a column named in ``columns=``), or ``"<all>"`` for the whole row.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> frame = pd.DataFrame({"patient_id": ["P1", "P2"],
+    ...                       "date_infusion": ["2023-01-10", "2023-02-01"],
+    ...                       "date_relapse": ["2023-01-04", None],
+    ...                       "date_last_contact": ["2023-06-30", "2023-08-15"]})
+    >>> try:
+    ...     rc.load_registry(frame)
+    ... except rc.CohortValidationError as error:
+    ...     print(error.problems[["patient_id", "column", "rule"]].to_string(index=False))
+    patient_id       column                      rule
+            P1 date_relapse on or after date_infusion
+    >>> cohort = rc.load_registry(frame, errors="exclude")
+    >>> len(cohort), cohort.attrition["patient_id"].tolist()
+    (1, ['P1'])
     """
 
     def __init__(self, problems: pd.DataFrame, n_rows: int | None = None, show: int = 10):
@@ -635,7 +652,7 @@ def _pandera_problems(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def validate(frame: pd.DataFrame) -> pd.DataFrame:
-    """All six DATA.md rules on a typed frame; returns the problems table (empty when valid)."""
+    """All six data-contract rules on a typed frame; returns the problems table (empty when valid)."""
     problems = [_pandera_problems(frame)]
     missing = [c for c in REQUIRED if c not in frame]
     if missing:

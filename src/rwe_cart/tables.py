@@ -41,6 +41,20 @@ class TableOne:
     ``table`` columns: variable, level, then one column per group ("Overall" first), then
     ``smd`` when there are exactly two groups. Cells are display strings: n (%) of the
     non-missing, or median [Q1, Q3]; a "Missing" level counts unknown values.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> t1 = rc.table_one(rc.datasets.rocca_like(), variables=["age", "crs_grade"],
+    ...                   suppress_below=5)
+    >>> t1.n, t1.suppress_below
+    ({'Overall': 189}, 5)
+    >>> t1.table.head(4)
+                variable         level            Overall
+    0                  N                              189
+    1         Age, years  median [IQR]  44.0 [37.0, 54.0]
+    2  CRS grade (ASTCT)             0         28 (14.8%)
+    3  CRS grade (ASTCT)             1         80 (42.3%)
     """
 
     table: pd.DataFrame
@@ -124,6 +138,19 @@ def table_one(cohort, by: str | None = None, *, variables: Sequence[str] | None 
     Percentages use the non-missing values as denominator; missing values get their own
     "Missing" row. SMD: Cohen's d with the pooled SD for continuous variables and the
     multivariate SMD of Yang & Dalton (2012) for categorical ones, as R's tableone.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> t1 = rc.table_one(rc.datasets.rocca_like(), by="extramedullary",
+    ...                   variables=["age", "sex", "mrd_negative"])
+    >>> t1.table.columns.tolist()
+    ['variable', 'level', 'Overall', 'extramedullary = False', 'extramedullary = True', 'smd']
+    >>> t1.table[["variable", "level", "Overall"]].iloc[1:4]
+         variable         level            Overall
+    1  Age, years  median [IQR]  44.0 [37.0, 54.0]
+    2         Sex             F         87 (46.0%)
+    3         Sex             M        102 (54.0%)
     """
     check_suppress(suppress_below)
     frame = cohort.patients if hasattr(cohort, "patients") else cohort
@@ -263,6 +290,16 @@ def suppress_counts(table: pd.DataFrame, k: int | None, columns: Sequence[str] |
     events at the next time, from the other groups) stays recoverable, and estimates
     computed from few patients (a survival probability after the last events) are kept.
     Check such tables before release.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> table = pd.DataFrame({"grade": [1, 2, 3], "n": [40, 3, 12], "percent": [72.7, 5.5, 21.8]})
+    >>> rc.suppress_counts(table, 5, ["n"], percent_columns={"n": "percent"})
+       grade   n percent
+    0      1  40    72.7
+    1      2  <5       –
+    2      3  12    21.8
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"suppress_counts needs a DataFrame, got {type(table).__name__}")
@@ -524,6 +561,15 @@ def format_table(table: Any, *, digits: int | Mapping[str, int] = 2,
     integers as integers; booleans as Yes/No. A Table 1 shows
     each categorical variable as a heading with its levels indented below, the group
     sizes in the column headings and SMDs to 3 decimals.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> cohort = rc.datasets.rocca_like()
+    >>> km = rc.kaplan_meier(cohort.endpoint("PFS"), "time", "event")
+    >>> rc.format_table(km.median(), digits=1, headers={"median": "Median PFS (days)"})
+      Group Median PFS (days) Lower CL Upper CL
+    0   all               293      213      453
     """
     d = _display(table, digits, headers, suppress_below, na_rep)
     return d.frame.set_axis(list(d.headers), axis=1)
@@ -589,6 +635,14 @@ def table_html(table: Any, *, caption: str | None = None, note: str | None = Non
     around it; show it in a notebook with ``IPython.display.HTML(rc.table_html(x))``.
     Arguments as :func:`format_table`; ``caption`` goes above the table and ``note``
     (with the suppression rule, when one is in force) below it.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> table = pd.DataFrame({"group": ["a", "b"], "n": [12, 3], "hr": [1.0, 0.4567]})
+    >>> html = rc.table_html(table, caption="Table 2", suppress_below=5)
+    >>> html.count("<tr"), "&lt;5" in html
+    (3, True)
     """
     d = _display(table, digits, headers, suppress_below, na_rep)
     return _html_fragment(d, caption, _full_note(note, d.k))
@@ -689,6 +743,18 @@ def export_table(table: Any, path: str | Path, *, caption: str | None = None,
     - ``.html``: a self-contained UTF-8 document with inline styles only (no ``<style>``,
       no classes, nothing external), three horizontal rules as in journals; opened in a
       browser it can be copied and pasted into Word, or opened by Word directly.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, pandas as pd, rwe_cart as rc
+    >>> table = pd.DataFrame({"group": ["a", "b"], "n": [12, 30], "hr": [1.0, 0.4567]})
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     for suffix in (".csv", ".tex", ".html"):
+    ...         path = rc.export_table(table, pathlib.Path(folder) / f"table2{suffix}")
+    ...         print(path.name, path.stat().st_size > 0)
+    table2.csv True
+    table2.tex True
+    table2.html True
     """
     path = Path(path)
     suffix = path.suffix.lower()

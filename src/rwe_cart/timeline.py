@@ -41,6 +41,18 @@ def split_timeline(data: pd.DataFrame, *, id: str, time: str, event: str,
     or after ``x``, so an event at ``x`` itself counts as unexposed, as in ``tmerge``. An
     exposure at or before the start of follow-up is on throughout; one at or after ``time``
     never switches on.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> df = pd.DataFrame({"id": [1, 2, 3], "time": [10.0, 8.0, 5.0], "event": [1, 0, 1],
+    ...                    "t_hsct": [4.0, None, 5.0]})
+    >>> rc.split_timeline(df, id="id", time="time", event="event", exposures={"hsct": "t_hsct"})
+       id  event  t_hsct  start  stop  hsct
+    0   1      0     4.0    0.0   4.0     0
+    1   1      1     4.0    4.0  10.0     1
+    2   2      0     NaN    0.0   8.0     0
+    3   3      1     5.0    0.0   5.0     0
     """
     cols = [id, time, event, *exposures.values()] + ([start] if start else [])
     _check_columns(data, cols)
@@ -82,6 +94,20 @@ def landmark_frame(data: pd.DataFrame, *, time: str, event: str, exposure_time: 
     Keeps rows with ``time > at``; ``time`` is reset to start at the landmark and
     ``exposed = 1`` when ``exposure_time <= at``. ``attrs["n_excluded"]`` counts the rows
     whose event or censoring came on or before the landmark.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> df = pd.DataFrame({"id": [1, 2, 3, 4], "time": [10.0, 8.0, 5.0, 2.0],
+    ...                    "event": [1, 0, 1, 1], "t_hsct": [4.0, None, 5.0, None]})
+    >>> lm = rc.landmark_frame(df, time="time", event="event", exposure_time="t_hsct", at=3)
+    >>> lm
+       id  time  event  t_hsct  exposed
+    0   1   7.0      1     4.0        0
+    1   2   5.0      0     NaN        0
+    2   3   2.0      1     5.0        0
+    >>> lm.attrs["n_excluded"]
+    1
     """
     _check_columns(data, [time, event, exposure_time])
     t = data[time].to_numpy(dtype=float)

@@ -12,9 +12,20 @@ Two layers, as everywhere in the package:
   exposure "HSCT in remission": :func:`naive`, :func:`censor`, :func:`time_varying`,
   :func:`mantel_byar`, :func:`simon_makuch`, :func:`landmark`, :func:`landmark_grid`,
   :func:`supermodel`, :func:`effect_modification`, :func:`competing`, and
-  :func:`hsct_effect`, which runs several and returns an :class:`ExposureComparison`.
+  :func:`hsct_effect`, which runs several and returns an :class:`~rwe_cart.ExposureComparison`.
 
 Clone–censor–weight: :func:`ccw` (generic) and :func:`ccw_cohort`.
+
+Examples
+--------
+>>> import rwe_cart as rc
+>>> cohort = rc.datasets.rocca_like()
+>>> naive = rc.exposure.naive(cohort, "PFS")
+>>> tv = rc.exposure.time_varying(cohort, "PFS")
+>>> naive.biased, tv.biased
+(True, False)
+>>> round(naive.hr, 2), round(tv.hr, 2)
+(0.2, 0.44)
 """
 from ._result import ESTIMATE_COLUMNS, METHOD_LABELS, ExposureEstimate, comparison_table
 from .ccw import CCWResult, ccw, ccw_cohort, clone_censor

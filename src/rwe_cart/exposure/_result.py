@@ -40,6 +40,17 @@ class ExposureEstimate:
         The endpoint definition text.
     extra : dict
         Method-specific results (curves, risk differences, the fitted model, …).
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> est = rc.exposure.time_varying(rc.datasets.rocca_like(), "PFS")
+    >>> est.method
+    'time_varying'
+    >>> round(est.hr, 3), est.biased
+    (0.439, False)
+    >>> list(est.row())
+    ['method', 'estimand', 'hr', 'lower', 'upper', 'p', 'n', 'events', 'note']
     """
 
     method: str

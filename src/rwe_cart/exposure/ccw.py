@@ -26,7 +26,7 @@ curves per arm then estimate survival under each strategy; their difference and 
 chosen horizons, and a weighted Cox hazard ratio (arm as the only covariate, clustered
 on the patient), summarise the contrast. Confidence intervals come from a bootstrap of
 *patients* (both clones together), re-running cloning, weight model and analysis in each
-replicate, through :func:`rwe_cart.parallel.bootstrap` (identical on every backend).
+replicate, through :func:`rwe_cart.bootstrap` (identical on every backend).
 
 Everything is vectorised: no Python loop over patients, clones or event times.
 """
@@ -125,6 +125,24 @@ class CCWResult:
     options : dict
         ``grace, horizons, weight_model, stabilized, truncate, interval, n_boot, seed,
         alpha, labels, time_zero``.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> frame = rc.exposure.hsct_frame(rc.datasets.rocca_like(), "PFS", population="responders",
+    ...                                delayed_entry=False)
+    >>> frame = frame.assign(time=frame["time"] - frame["t_response"],
+    ...                      t_treat=frame["t_hsct_remission"] - frame["t_response"])
+    >>> res = rc.ccw(frame, id="patient_id", time="time", event="event", treat_time="t_treat",
+    ...              grace=120, horizons=[365], n_boot=0)
+    >>> res.labels
+    ('never treated', 'treated within 120 days')
+    >>> res.table.query("measure == 'survival'")[["arm", "horizon", "estimate"]].round(3)
+                           arm  horizon  estimate
+    1            never treated    365.0     0.530
+    2  treated within 120 days    365.0     0.693
+    >>> res.counts.columns.tolist()
+    ['arm', 'clones', 'events', 'artificially_censored', 'censored']
     """
 
     table: pd.DataFrame
@@ -312,6 +330,22 @@ def clone_censor(data: pd.DataFrame, *, id: str, time: str, event: str, treat_ti
         deviating from its arm), ``treated_in_grace``. Clones with no follow-up (a
         treatment at time zero in the never-treat arm) are dropped. ``attrs["excluded"]``
         lists the patients not eligible at time zero.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> df = pd.DataFrame({"id": [1, 2, 3], "time": [300.0, 50.0, 200.0], "event": [0, 1, 1],
+    ...                    "t_treat": [60.0, None, 150.0]})
+    >>> clones = rc.clone_censor(df, id="id", time="time", event="event", treat_time="t_treat",
+    ...                          grace=90)
+    >>> clones
+       id  arm   stop  event  artificial  treated_in_grace
+    0   1    0   60.0      0        True              True
+    1   2    0   50.0      1       False             False
+    2   3    0  150.0      0        True             False
+    3   1    1  300.0      0       False              True
+    4   2    1   50.0      1       False             False
+    5   3    1   90.0      0        True             False
     """
     _check_grace(grace)
     p, excluded = _prepare(data, id, time, event, treat_time, eligible_time, ())
@@ -795,7 +829,7 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
     n_boot : int
         Bootstrap replicates (patients resampled, both clones together; 0: none).
     seed, backend, n_jobs, progress, max_failed
-        Passed to :func:`rwe_cart.parallel.bootstrap`: the same seed gives the same
+        Passed to :func:`rwe_cart.bootstrap`: the same seed gives the same
         intervals on every backend.
     alpha : float
         1 − confidence level.
@@ -850,6 +884,20 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
     .. [4] Cain LE, Robins JM, Lanoy E, et al. When to start treatment? A systematic
            approach to the comparison of dynamic regimes using observational data. Int J
            Biostat. 2010;6:Article 18.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> frame = rc.exposure.hsct_frame(rc.datasets.rocca_like(), "PFS", population="responders",
+    ...                                columns=["mrd_negative", "age"], delayed_entry=False)
+    >>> frame = frame.assign(time=frame["time"] - frame["t_response"],
+    ...                      t_treat=frame["t_hsct_remission"] - frame["t_response"])
+    >>> res = rc.ccw(frame, id="patient_id", time="time", event="event", treat_time="t_treat",
+    ...              grace=120, covariates=["mrd_negative", "age"], n_boot=0)
+    >>> res.n, res.events
+    (143, 56)
+    >>> round(res.hr, 3), round(res.lower, 3), round(res.upper, 3)
+    (0.826, 0.684, 0.997)
     """
     _check_grace(grace)
     grace = float(grace)
@@ -1046,7 +1094,7 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
     ----------
     cohort : Cohort
     endpoint : {"PFS", "OS", "EFS", "RFS", "DOR"}
-        The outcome (DATA.md definitions).
+        The outcome (definitions in docs/data-contract.md).
     grace : float
         Grace period in days from time zero.
     covariates : sequence of str
@@ -1069,7 +1117,7 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
     ExposureEstimate
         method ``"ccw"``; ``hr``/``lower``/``upper``/``p`` from the weighted Cox model
         (limits as ``hr_ci``); ``n`` eligible patients and their ``events``; ``extra``:
-        ``result`` (the :class:`CCWResult`), ``km`` (weighted curves per arm, for
+        ``result`` (the :class:`~rwe_cart.CCWResult`), ``km`` (weighted curves per arm, for
         ``plot_km``), ``contrasts`` (survival per arm, risk difference and survival ratio
         at the horizons with bootstrap limits), ``table``, ``weights`` (weight
         summaries), ``counts``, ``excluded``.

@@ -94,6 +94,21 @@ def censor_at_exposure(data: pd.DataFrame, *, time: str, event: str, exposure_ti
            open-label, multicentre ZUMA-3 study. Lancet. 2021;398:491-502.
     .. [2] Suissa S. Immortal time bias in pharmacoepidemiology. Am J Epidemiol.
            2008;167:492-499.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> frame = rc.exposure.hsct_frame(rc.datasets.rocca_like(), "PFS")
+    >>> est = rc.censor_at_exposure(frame, time="time", event="event",
+    ...                             exposure_time="t_hsct_remission", times=[365])
+    >>> est.method, est.has_hr
+    ('censor', False)
+    >>> est.extra["n_censored_at_exposure"]
+    30
+    >>> est.extra["survival"].round(3)
+                   analysis   time  n_risk  survival  lower  upper
+    0         all follow-up  365.0      40     0.465  0.389  0.554
+    1  censored at exposure  365.0      23     0.419  0.333  0.526
     """
     V.check_frame(data, [("time", time), ("event", event), ("exposure_time", exposure_time),
                          ("entry", entry), ("id", id)])

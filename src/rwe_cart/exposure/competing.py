@@ -70,6 +70,16 @@ def exposure_cause_specific_cox(rows: pd.DataFrame, *, start: str, stop: str, ca
     .. [1] Putter H, Fiocco M, Geskus RB. Tutorial in biostatistics: competing risks and
            multi-state models. Stat Med. 2007;26:2389-2430.
     .. [2] Mantel N, Byar DP. J Am Stat Assoc. 1974;69:81-86.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> rows = rc.exposure.hsct_rows(rc.datasets.rocca_like(), "CIR", allowed=["CIR"])
+    >>> fits = rc.exposure_cause_specific_cox(rows, start="start", stop="stop", cause="cause",
+    ...                                       exposure="hsct", id="patient_id",
+    ...                                       cause_names={1: "relapse", 2: "NRM"})
+    >>> {name: round(est.hr, 3) for name, est in fits.items()}
+    {'relapse': 0.447, 'NRM': 0.404}
     """
     V.check_frame(rows, [("start", start), ("stop", stop), ("cause", cause),
                          ("exposure", exposure), ("id", id)])
@@ -139,6 +149,19 @@ def incidence_after_exposure(data: pd.DataFrame, *, time: str, cause: str, expos
         follow-up); and the number of exposed subjects left out because their event or
         censoring fell on the exposure day (the ``(start, stop]`` convention counts that
         day as before the exposure).
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> frame = rc.exposure.hsct_frame(rc.datasets.rocca_like(), "CIR", allowed=["CIR"])
+    >>> ci, table, n = rc.incidence_after_exposure(frame, time="time", cause="cause",
+    ...                                            exposure_time="t_hsct_remission", times=[100])
+    >>> n, ci.causes
+    (0, (1, 2))
+    >>> table[["cause", "time", "cif", "lower", "upper", "n_risk"]].round(3)
+       cause   time    cif  lower  upper  n_risk
+    0      1  100.0  0.111  0.038  0.323      22
+    1      2  100.0  0.000    NaN    NaN      22
     """
     V.check_frame(data, [("time", time), ("cause", cause), ("exposure_time", exposure_time)])
     xt = data[exposure_time].to_numpy(dtype=float, na_value=np.nan)
@@ -190,6 +213,19 @@ class CompetingRisksView:
         the HSCT day).
     population, definition : str
     meta : dict
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> view = rc.exposure.competing(rc.datasets.rocca_like())
+    >>> sorted(view.cause_specific)
+    ['NRM', 'relapse']
+    >>> view.n_transplanted
+    30
+    >>> view.table[["method", "hr", "lower", "upper"]].round(3)
+                       method     hr  lower  upper
+    0  cause_specific_relapse  0.447  0.170  1.174
+    1      cause_specific_nrm  0.404  0.049  3.350
     """
 
     cause_specific: dict

@@ -62,6 +62,20 @@ class ExposureComparison:
     ``.table`` has exactly the columns ``method, estimand, hr, lower, upper, p, n, events,
     note`` (one row per estimate); ``.forest`` adds what a forest plot needs (label,
     population, whether the row is biased, and whether it has a hazard ratio).
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> res = rc.hsct_effect(rc.datasets.rocca_like(), "OS",
+    ...                      methods=("naive", "time_varying", "landmark", "mantel_byar"))
+    >>> res.methods
+    ('naive', 'time_varying', 'landmark', 'mantel_byar')
+    >>> res.table[["method", "hr", "lower", "upper"]].round(2)
+             method    hr  lower  upper
+    0         naive  0.18   0.06   0.58
+    1  time_varying  0.34   0.10   1.12
+    2      landmark  0.71   0.14   2.27
+    3   mantel_byar  0.34   0.10   1.12
     """
 
     estimates: list
@@ -372,9 +386,20 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
     Examples
     --------
     >>> import rwe_cart as rc
-    >>> res = rc.hsct_effect(rc.datasets.rocca_like(), "PFS")
+    >>> res = rc.hsct_effect(rc.datasets.rocca_like(), "PFS",
+    ...                      covariates=["mrd_negative", "prior_hsct", "age"], ccw={"n_boot": 0})
     >>> list(res.table.columns)
     ['method', 'estimand', 'hr', 'lower', 'upper', 'p', 'n', 'events', 'note']
+    >>> res.table[["method", "hr", "lower", "upper", "n", "events"]].round(2)
+             method    hr  lower  upper    n  events
+    0         naive  0.29   0.12   0.70  151      56
+    1        censor   NaN    NaN    NaN  189      88
+    2  time_varying  0.47   0.19   1.16  143      56
+    3      landmark  0.64   0.20   1.65  108      33
+    4   mantel_byar  0.44   0.18   1.06  143      56
+    5           ccw  0.81   0.66   0.98  143      56
+    >>> res.skipped
+    {}
     """
     if isinstance(methods, str):
         methods = [methods]

@@ -131,6 +131,17 @@ def landmark_cox(data: pd.DataFrame, *, time: str, event: str, at: float,
     conditional, diluted estimand that depends on L (Anderson, Cain & Gelber 1983).
     Reproduces ``coxph(Surv(futime - L, status) ~ I(wait <= L))`` on the Stanford heart
     transplant data.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> frame = rc.exposure.hsct_frame(rc.datasets.rocca_like(), "PFS")
+    >>> est = rc.landmark_cox(frame, time="time", event="event", at=100,
+    ...                       exposure_time="t_hsct_remission", firth=True)
+    >>> est.n, est.events
+    (108, 33)
+    >>> round(est.hr, 3), round(est.lower, 3), round(est.upper, 3)
+    (0.624, 0.199, 1.526)
     """
     covariates = as_list(covariates)
     _check_landmark_args(data, time, event, exposure_time, exposure, eligible_from,
@@ -199,6 +210,15 @@ class LandmarkGrid:
         The fitted landmark analyses (estimable landmarks only).
     population, definition, estimand : str
     meta : dict
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> grid = rc.exposure.landmark_grid(rc.datasets.rocca_like(), "PFS", landmarks=[60, 100])
+    >>> list(grid.table.columns)
+    ['landmark', 'n', 'exposed', 'events', 'hr', 'lower', 'upper', 'p', 'note']
+    >>> len(grid.estimates)
+    2
     """
 
     table: pd.DataFrame
@@ -239,6 +259,18 @@ def landmark_cox_grid(data: pd.DataFrame, *, time: str, event: str, landmarks: S
     LandmarkGrid
         One table row per landmark, also where the hazard ratio is not estimable (NaN and
         the reason in ``note``).
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> frame = rc.exposure.hsct_frame(rc.datasets.rocca_like(), "PFS")
+    >>> grid = rc.landmark_cox_grid(frame, time="time", event="event", landmarks=[60, 100, 140],
+    ...                             exposure_time="t_hsct_remission")
+    >>> grid.table[["landmark", "n", "exposed", "events", "hr"]].round(3)
+       landmark    n  exposed  events     hr
+    0      60.0  127        4      47  2.254
+    1     100.0  108       19      33  0.564
+    2     140.0   93       20      23  0.377
     """
     rows, fits = [], []
     lms = np.asarray(landmarks, dtype=float).ravel()
@@ -311,6 +343,16 @@ class LandmarkSupermodel:
         Subjects in any landmark set, subjects with an event in any window, stacked rows.
     population, definition : str
     meta : dict
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> sm = rc.exposure.supermodel(rc.datasets.rocca_like(), "PFS", landmarks=[60, 120, 180],
+    ...                             degree=1)
+    >>> [float(s) for s in sm.landmarks], sm.window
+    ([60.0, 120.0, 180.0], 365.0)
+    >>> round(float(sm.hr_at([90])["hr"].iloc[0]), 3)
+    0.975
     """
 
     model: CoxModel
@@ -474,6 +516,22 @@ def landmark_supermodel(data: pd.DataFrame, *, id: str, time: str, event: str,
     γ(s) = γ0 + γ1 s/w + γ2 (s/w)² (van Houwelingen's "ipl*" model). Subjects appear in
     several sets, so the SE is the robust sandwich clustered by subject. The dynamic
     prediction S(s + w | s, x, Z) is exp(−(Λ0(s + w) − Λ0(s)) exp(lp)).
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> frame = rc.exposure.hsct_frame(rc.datasets.rocca_like(), "PFS")
+    >>> sm = rc.landmark_supermodel(frame, id="patient_id", time="time", event="event",
+    ...                             exposure_time="t_hsct_remission", landmarks=[60, 100, 140, 180],
+    ...                             window=365, degree=1)
+    >>> sm.n, sm.n_rows
+    (127, 409)
+    >>> sm.hr_table[["landmark", "hr", "lower", "upper"]].round(3)
+       landmark     hr  lower  upper
+    0      60.0  1.253  0.362  4.343
+    1     100.0  0.776  0.319  1.886
+    2     140.0  0.481  0.175  1.321
+    3     180.0  0.298  0.067  1.331
     """
     covariates = as_list(covariates)
     V.check_frame(data, [("id", id), ("time", time), ("event", event),
@@ -711,7 +769,10 @@ def _reference_profile(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.Dat
         if row else pd.DataFrame(index=pd.Index(["reference patient"], name="profile"))
 
 
+# numpydoc order: the shared References go before a docstring's Examples section.
 for _f in (landmark_cox, landmark_cox_grid, landmark_supermodel, landmark, landmark_grid,
            supermodel):
-    _f.__doc__ = (_f.__doc__ or "").rstrip() + "\n" + _REFS
-del _f
+    _head, _sep, _examples = (_f.__doc__ or "").rstrip().partition("\n    Examples\n")
+    _f.__doc__ = _head.rstrip() + "\n" + _REFS + ("\n" + _sep.lstrip("\n") + _examples + "\n"
+                                                  if _sep else "")
+del _f, _head, _sep, _examples

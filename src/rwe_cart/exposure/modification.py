@@ -56,6 +56,16 @@ class EffectModification:
     note : str
         Why the interaction model could not be fitted ("" when it was).
     population, definition, estimand : str
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> em = rc.exposure.effect_modification(rc.datasets.rocca_like(), "mrd_negative", "PFS")
+    >>> em.factor, bool(em.reference)
+    ('mrd_negative', False)
+    >>> test = em.test("likelihood_ratio")
+    >>> test.df, round(test.p_value, 3)
+    (1.0, 0.751)
     """
 
     factor: str
@@ -142,6 +152,21 @@ def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event:
     .. [1] Mantel N, Byar DP. J Am Stat Assoc. 1974;69:81-86.
     .. [2] Suissa S. Immortal time bias in pharmacoepidemiology. Am J Epidemiol.
            2008;167:492-499.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> rows = rc.exposure.hsct_rows(rc.datasets.rocca_like(), "PFS", columns=["mrd_negative"])
+    >>> em = rc.effect_modification_cox(rows, start="start", stop="stop", event="event",
+    ...                                 exposure="hsct", modifier="mrd_negative", id="patient_id")
+    >>> em.table[["level", "n", "exposed", "events", "hr"]].round(3)
+       level    n  exposed  events     hr
+    0  False   30        5      17  0.874
+    1   True  113       25      39  0.359
+    >>> em.tests[["test", "statistic", "df", "p_value"]].round(3)
+                   test  statistic  df  p_value
+    0  likelihood_ratio      0.100   1    0.751
+    1              wald      0.103   1    0.748
     """
     covariates = as_list(covariates)
     V.check_frame(rows, [("start", start), ("stop", stop), ("event", event),

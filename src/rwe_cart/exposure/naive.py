@@ -60,6 +60,16 @@ def naive_cox(data, *, time: str, event: str, exposure: str, covariates: Sequenc
            an illustration using heart-transplant data. J Am Stat Assoc. 1974;69:81-86.
     .. [3] Anderson JR, Cain KC, Gelber RD. Analysis of survival by tumor response.
            J Clin Oncol. 1983;1:710-719.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> frame = rc.exposure.hsct_frame(rc.datasets.rocca_like(), "PFS")
+    >>> est = rc.naive_cox(frame, time="time", event="event", exposure="hsct_ever")
+    >>> round(est.hr, 3), est.biased
+    (0.201, True)
+    >>> est.note.split(" — ")[0]
+    'biased: immortal time'
     """
     covariates = as_list(covariates)
     V.check_frame(data, [("time", time), ("event", event), ("exposure", exposure), ("id", id)]

@@ -50,6 +50,17 @@ class SimonMakuch:
     population, definition, note : str
     meta : dict
         Column names, ``n`` patients, ``n_rows``.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> sm = rc.exposure.simon_makuch(rc.datasets.rocca_like(), "PFS")
+    >>> sm.groups
+    ('no HSCT (yet)', 'after HSCT')
+    >>> sm.at([365])[["group", "time", "survival"]].round(3)
+               group   time  survival
+    0  no HSCT (yet)  365.0     0.515
+    1     after HSCT  365.0     0.793
     """
 
     km: KaplanMeier
@@ -182,6 +193,19 @@ def simon_makuch_curves(rows: pd.DataFrame, *, start: str, stop: str, event: str
            relationship between survival and the occurrence of an event: application to
            responder versus non-responder bias. Stat Med. 1984;3:35-44.
     .. [2] Mantel N, Byar DP. J Am Stat Assoc. 1974;69:81-86.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> rows = rc.exposure.hsct_rows(rc.datasets.rocca_like(), "PFS")
+    >>> sm = rc.simon_makuch_curves(rows, start="start", stop="stop", event="event",
+    ...                             exposure="hsct", id="patient_id", times=[100, 365])
+    >>> sm.risk_table
+       group   time  n_risk  n_event  n_censor  n_switch
+    0      0  100.0      89       22        32        20
+    1      0  365.0      23       45        77        30
+    2      1  100.0      19        1         0        20
+    3      1  365.0      17        4         9        30
     """
     V.check_frame(rows, [("start", start), ("stop", stop), ("event", event),
                          ("exposure", exposure), ("id", id)])

@@ -5,7 +5,7 @@ Public, generic (plain frames, no CAR-T names): :func:`time_varying_cox`,
 row builders :func:`hsct_frame` (one row per patient) and :func:`hsct_rows`
 (counting-process rows) shared by the other exposure methods.
 
-Convention (DATA.md): a patient is exposed on ``(t_hsct, ∞)``; an event on the HSCT day
+Convention (docs/data-contract.md): a patient is exposed on ``(t_hsct, ∞)``; an event on the HSCT day
 counts as unexposed, as R's ``tmerge(tdc())`` and ``(start, stop]`` rows. Only a
 consolidative HSCT given in remission is exposure (``Cohort.patients.hsct_in_remission``);
 a salvage HSCT after relapse never switches the exposure on.
@@ -376,9 +376,19 @@ def time_varying_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
 
     Examples
     --------
-    >>> import rwe_cart as rc                                    # doctest: +SKIP
-    >>> est = rc.time_varying_cox(heart, start="start", stop="stop", event="event",
-    ...                           exposure="transplant", covariates=["age"], id="id")
+    >>> import rwe_cart as rc
+    >>> rows = rc.exposure.hsct_rows(rc.datasets.rocca_like(), "PFS")
+    >>> rows[["patient_id", "start", "stop", "event", "hsct"]].head(3)
+      patient_id  start   stop  event  hsct
+    0      R0001   80.0  828.0      0     0
+    1      R0002   68.0   88.0      0     0
+    2      R0002   88.0  638.0      0     1
+    >>> est = rc.time_varying_cox(rows, start="start", stop="stop", event="event",
+    ...                           exposure="hsct", id="patient_id")
+    >>> round(est.hr, 3), round(est.lower, 3), round(est.upper, 3)
+    (0.439, 0.182, 1.056)
+    >>> est.n, est.events
+    (143, 56)
     """
     covariates = as_list(covariates)
     V.check_frame(rows, [("start", start), ("stop", stop), ("event", event),
@@ -475,6 +485,15 @@ def mantel_byar_test(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
            an illustration using heart-transplant data. J Am Stat Assoc. 1974;69:81-86.
     .. [2] Suissa S. Immortal time bias in pharmacoepidemiology. Am J Epidemiol.
            2008;167:492-499.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> rows = rc.exposure.hsct_rows(rc.datasets.rocca_like(), "PFS")
+    >>> est = rc.mantel_byar_test(rows, start="start", stop="stop", event="event",
+    ...                           exposure="hsct", id="patient_id")
+    >>> est.method, round(est.p, 4)
+    ('mantel_byar', 0.0595)
     """
     V.check_frame(rows, [("start", start), ("stop", stop), ("event", event),
                          ("exposure", exposure), ("id", id)])

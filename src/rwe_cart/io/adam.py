@@ -170,6 +170,16 @@ def load_adam(adsl: str | Path | pd.DataFrame, adtte: str | Path | pd.DataFrame,
     fails. With ``errors="exclude"`` a subject found only in ADTTE or ADRS (or a row
     without USUBJID, named ``"<ADTTE row i>"`` or ``"<ADRS row i>"``) counts as one more
     row read and is recorded in attrition: ``meta["n_input"]`` = ADSL rows + such subjects.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> adsl, adtte = rc.datasets.zuma3_like_adam()
+    >>> sorted(adtte["PARAMCD"].unique())
+    ['DOR', 'EFS', 'OS', 'PFS', 'RFS', 'TTHSCT', 'TTNT']
+    >>> cohort = rc.load_adam(adsl, adtte)
+    >>> len(cohort), int(cohort.patients["t_hsct"].notna().sum())
+    (78, 20)
     """
     sl, sl_meta = read_adam(adsl, encoding=encoding)
     tte, tte_meta = read_adam(adtte, encoding=encoding)

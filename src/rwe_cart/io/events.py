@@ -69,6 +69,21 @@ def load_events(events: str | Path | pd.DataFrame, baseline: pd.DataFrame | str 
     one ``"<baseline row i>"``); with ``errors="exclude"`` each counts as one more row read
     and is recorded in attrition, as is each blank event row (step "read"), so that
     ``meta["n_input"]`` = patients kept + rows in attrition.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> events = pd.DataFrame({
+    ...     "patient_id": ["P1", "P1", "P1", "P2", "P2", "P2"],
+    ...     "event": ["infusion", "response", "last_contact", "infusion", "relapse", "death"],
+    ...     "date": ["2023-01-10", "2023-02-07", "2023-12-01",
+    ...              "2023-03-02", "2023-06-20", "2023-09-05"]})
+    >>> baseline = pd.DataFrame({"patient_id": ["P1", "P2"], "best_response": ["CR", "NR"]})
+    >>> cohort = rc.load_events(events, baseline)
+    >>> cohort.patients[["patient_id", "t_response", "t_relapse", "t_death", "t_last"]]
+      patient_id  t_response  t_relapse  t_death  t_last
+    0         P1        28.0        NaN      NaN   325.0
+    1         P2         NaN      110.0    187.0   187.0
     """
     ev, info, meta = _read(events, columns, encoding, "events")
     meta["source"] = meta.pop("events_source")

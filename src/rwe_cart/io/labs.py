@@ -45,6 +45,18 @@ def load_labs(path_or_frame: str | Path | pd.DataFrame, *, columns: Mapping[str,
         without a patient, a day or value that is not a number, a negative value, a unit
         that is not known for its test. Rows without an identifier are named ``<labs row i>``.
         Nothing is dropped silently: a table with a problem is not returned at all.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> labs = pd.DataFrame({"patient_id": ["P1", "P1", "P1"], "day": [-5, 7, 7],
+    ...                      "test": ["ANC", "ANC", "Hb"], "value": [1.8, 0.3, 85.0],
+    ...                      "unit": ["10^9/L", "10^9/L", "g/L"]})
+    >>> rc.load_labs(labs)
+      patient_id  day test   value  unit
+    0         P1 -5.0  anc  1800.0   /µL
+    1         P1  7.0  anc   300.0   /µL
+    2         P1  7.0   hb     8.5  g/dL
     """
     if isinstance(path_or_frame, pd.DataFrame):
         frame, meta = path_or_frame, {"source": "DataFrame"}

@@ -34,6 +34,16 @@ class UnreadableTableError(ValueError):
 
     ``line``, ``patient_id`` and ``column`` locate the problem when it is known (the first
     undecodable byte of a CSV), else None.
+
+    Examples
+    --------
+    >>> import tempfile, rwe_cart as rc
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     try:
+    ...         rc.load_registry(folder)
+    ...     except rc.UnreadableTableError as error:
+    ...         print(str(error).split(": ")[-1])
+    it is a directory, not a table file
     """
 
     def __init__(self, message: str, *, line: int | None = None, patient_id: str | None = None,
@@ -338,7 +348,7 @@ def load_registry(path_or_frame: str | Path | pd.DataFrame, *,
     path_or_frame : path or DataFrame
         CSV (``sep``, ``decimal``, ``encoding``), Parquet or Excel (``sheet_name``), or a frame.
     columns : mapping, optional
-        Local name -> contract name (DATA.md), e.g. ``{"ID": "patient_id"}``.
+        Local name -> contract name (docs/data-contract.md), e.g. ``{"ID": "patient_id"}``.
     origin : {"infusion", "apheresis", "enrollment"}
         Time zero. "apheresis" and "enrollment" give intention-to-treat time scales and need
         ``date_apheresis`` / ``date_enrollment`` for every patient.

@@ -75,7 +75,7 @@ def plot_attrition(
     ----------
     cohort
         A :class:`~rwe_cart.cohort.Cohort`. Rows read are ``cohort.n_input``; each step of
-        ``cohort.attrition`` ("read": blank rows, "validation": rows that broke a DATA.md
+        ``cohort.attrition`` ("read": blank rows, "validation": rows that broke a docs/data-contract.md
         rule, then each ``Cohort.subset`` step) is a box to the right of the flow;
         analysed is ``len(cohort)``.
     ax
@@ -111,7 +111,7 @@ def plot_attrition(
     A row excluded at validation may break several rules: it is counted under every rule
     it broke, so the reason counts of a step can add up to more than the rows excluded
     at that step; the box header gives the rows excluded, and the diagram states the
-    rule. Rows read = analysed + rows excluded (the promise of DATA.md), and the note
+    rule. Rows read = analysed + rows excluded (the promise of docs/data-contract.md), and the note
     under the diagram spells that sum out.
 
     Texts carry gids "attrition-input", "attrition-excluded" (one per step header),
@@ -120,8 +120,14 @@ def plot_attrition(
 
     Examples
     --------
-    >>> import rwe_cart as rc
-    >>> fig = rc.plot_attrition(rc.datasets.rocca_like(), subsets=True)
+    >>> import matplotlib.pyplot as plt, pandas as pd, rwe_cart as rc
+    >>> frame = rc.datasets.rocca_like_frame()
+    >>> frame.loc[0, "date_relapse"] = pd.Timestamp("2000-01-01")
+    >>> cohort = rc.load_registry(frame, errors="exclude")
+    >>> len(cohort.attrition)
+    1
+    >>> fig = rc.plot_attrition(cohort)
+    >>> plt.close(fig)
     """
     if not isinstance(cohort, Cohort):
         raise TypeError(f"plot_attrition needs a Cohort (rwe_cart.cohort.Cohort), got {type(cohort).__name__}")

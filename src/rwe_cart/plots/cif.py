@@ -151,6 +151,15 @@ def plot_cif(
     shows 0 there. Curve axes have label "cif", table axes "risk_table"; curves and
     bands carry gids "cif-curve" and "cif-ci", in panel order then group (side) or
     cause (stacked) order.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, rwe_cart as rc
+    >>> ci = rc.cumulative_incidence(rc.datasets.rocca_like().endpoint("CIR"), "time", "cause")
+    >>> fig = rc.plot_cif(ci, causes={1: "Relapse", 2: "Non-relapse mortality"}, layout="stacked")
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
     """
     unit = check_unit(time_unit)
     check_suppress(suppress_below)

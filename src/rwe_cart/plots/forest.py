@@ -99,7 +99,7 @@ def plot_forest(
         A DataFrame with columns ``hr, lower, upper`` and a label column (the first
         of ``label, method, term, subgroup, group``); optional ``p, estimand, n,
         events, note``. Or a result carrying such a frame as ``.table`` (e.g.
-        :class:`ExposureComparison` from ``rwe_cart.hsct_effect``) or ``.summary``
+        :class:`~rwe_cart.ExposureComparison` from ``rwe_cart.hsct_effect``) or ``.summary``
         (e.g. :class:`~rwe_cart.survival.cox.CoxModel`).
     ax
         Draw in this axes slot (the text columns are carved out of it); default a new
@@ -107,7 +107,7 @@ def plot_forest(
     labels
         Display names: a mapping raw label -> name, or one name per row (input
         order). Method names of ``hsct_effect`` get readable defaults
-        (:data:`METHOD_NAMES`).
+        (``METHOD_NAMES`` in this module).
     reference
         x of the dashed no-effect line (1 for ratios).
     log_scale
@@ -161,6 +161,16 @@ def plot_forest(
     "forest-point", "forest-ci", "forest-arrow", "forest-no-hr", "forest-label",
     "forest-biased", "forest-estimand", "forest-n", "forest-hr", "forest-p",
     "forest-header", "forest-footnote" and "forest-reference".
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, rwe_cart as rc
+    >>> res = rc.hsct_effect(rc.datasets.rocca_like(), "PFS",
+    ...                      methods=("naive", "time_varying", "landmark", "mantel_byar"))
+    >>> fig = rc.plot_forest(res)
+    >>> fig.axes[0].get_xscale()
+    'log'
+    >>> plt.close(fig)
     """
     frame, label_col = _as_frame(obj)
     if suppress_below is None:  # a result displayed with suppression keeps it in its figure

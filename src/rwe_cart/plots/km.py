@@ -176,6 +176,17 @@ def plot_km(
     .. [1] Morris TP, Jarvis CI, Cragg W, Phillips PPJ, Choodari-Oskooei B,
            Sydes MR. Proposals on Kaplan–Meier plots in medical research and a
            survey of stakeholder views: KMunicate. BMJ Open. 2019;9:e030215.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, rwe_cart as rc
+    >>> cohort = rc.datasets.rocca_like()
+    >>> pfs = cohort.endpoint("PFS", with_columns=["extramedullary"])
+    >>> km = rc.kaplan_meier(pfs, "time", "event", by="extramedullary")
+    >>> fig = rc.plot_km(km, labels={False: "No EMD", True: "EMD"}, times=[0, 6, 12, 18, 24])
+    >>> fig.axes[0].get_xlabel()
+    'Time (months)'
+    >>> plt.close(fig)
     """
     unit = check_unit(time_unit)
     rows = _check_rows(risk_rows) if risk_table else ()

@@ -143,6 +143,16 @@ def plot_lab_trajectories(
     the bands are ``summary.table`` (q1, median, q3). Axes carry labels "lab-<test>";
     artists carry gids "lab-patient", "lab-median", "lab-iqr", "lab-threshold" and
     "lab-threshold-label". Values <= 0 cannot be drawn on a log axis and are masked.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, rwe_cart as rc
+    >>> labs = rc.datasets.rocca_like_labs()
+    >>> summary = rc.lab_summary(labs, tests=["anc", "plt"], time_points=[0, 7, 14, 28, 90])
+    >>> fig = rc.plot_lab_trajectories(labs, patient="R0001", tests=["anc", "plt"], summary=summary)
+    >>> len(fig.axes)
+    2
+    >>> plt.close(fig)
     """
     if x_scale not in ("linear", "sqrt"):
         raise ValueError(f"x_scale must be 'linear' or 'sqrt', got {x_scale!r}")

@@ -145,6 +145,15 @@ def plot_landmark(
     "landmark-arrow", "landmark-no-hr" (text where a landmark has no estimate) and
     "landmark-reference". The counts under the axis are the grid's own numbers at
     each landmark (x ticks sit at the landmarks).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, rwe_cart as rc
+    >>> grid = rc.exposure.landmark_grid(rc.datasets.rocca_like(), "PFS", landmarks=[60, 100, 140])
+    >>> fig = rc.plot_landmark(grid)
+    >>> fig.axes[0].get_ylabel()
+    'Hazard ratio, HSCT vs no HSCT'
+    >>> plt.close(fig)
     """
     frame = _as_frame(grid)
     unit = check_unit(time_unit)

@@ -68,7 +68,7 @@ def plot_simon_makuch(
         the HSCT group as patients are transplanted. Cumulative "censored" would
         count the moves to the HSCT curve as censoring.
     caption
-        Text under the figure (default :data:`SIMON_MAKUCH_CAPTION`); None for none.
+        Text under the figure (default ``SIMON_MAKUCH_CAPTION`` of this module); None for none.
     censor_ticks, median_lines
         Off by default: a no-HSCT row ends (is "censored") at transplant.
     figsize
@@ -97,6 +97,15 @@ def plot_simon_makuch(
     .. [1] Simon R, Makuch RW. A non-parametric graphical representation of the
            relationship between survival and the occurrence of an event: application
            to responder versus non-responder bias. Stat Med. 1984;3:35-44.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, rwe_cart as rc
+    >>> sm = rc.exposure.simon_makuch(rc.datasets.rocca_like(), "PFS")
+    >>> fig = rc.plot_simon_makuch(sm)
+    >>> fig.axes[0].get_ylabel()
+    'Survival probability'
+    >>> plt.close(fig)
     """
     km = _find_km(result)
     if labels is None:

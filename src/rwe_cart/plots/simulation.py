@@ -101,6 +101,17 @@ def plot_simulation_bias(
     a method without a truth in a scenario (NaN ``bias``) says so. Artists carry gids
     "simulation-bias", "simulation-mcse", "simulation-band", "simulation-zero",
     "simulation-biased" and "simulation-missing".
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd, rwe_cart as rc
+    >>> summary = pd.DataFrame({"scenario": "HR 0.6", "n": 400,
+    ...                         "method": ["naive", "time_varying", "landmark"],
+    ...                         "bias": [-0.62, 0.01, -0.06], "bias_mcse": [0.01, 0.01, 0.02]})
+    >>> fig = rc.plot_simulation_bias(summary)
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
     """
     frame = _check(summary)
     scen = list(dict.fromkeys(frame["scenario"])) if scenarios is None else list(scenarios)

@@ -161,7 +161,7 @@ def plot_swimmer(
     -----
     A response marker sits at the first CR/CRi/CRh (``t_response``), filled when
     ``mrd_negative`` is True, open when False, an open diamond when not assessed. HSCT in
-    remission is the cohort's ``hsct_in_remission`` flag (DATA.md: CR before HSCT and no
+    remission is the cohort's ``hsct_in_remission`` flag (docs/data-contract.md: CR before HSCT and no
     relapse on or before it); any other post-infusion HSCT is drawn as salvage. Death is
     drawn at ``t_death``; patients not dead get an arrow after the end of their bar.
 
@@ -176,8 +176,11 @@ def plot_swimmer(
 
     Examples
     --------
-    >>> import rwe_cart as rc
+    >>> import matplotlib.pyplot as plt, rwe_cart as rc
     >>> fig = rc.plot_swimmer(rc.datasets.zuma3_like(), endpoint="PFS", order="hsct")
+    >>> fig.axes[0].get_xlabel()
+    'Time since infusion (months)'
+    >>> plt.close(fig)
     """
     if not isinstance(cohort, Cohort):
         raise TypeError(f"plot_swimmer needs a Cohort (rwe_cart.cohort.Cohort), got {type(cohort).__name__}")

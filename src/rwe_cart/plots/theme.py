@@ -145,13 +145,13 @@ def theme(*, base_size: float = 8.0, font: str | None = None) -> Iterator[dict[s
     Sans-serif 8 pt text, thin axes without top/right spines, outward ticks, no grid,
     the Okabe–Ito colour-blind-safe palette, and save defaults of 300 dpi PNG and
     vector PDF/SVG with TrueType fonts embedded (``pdf.fonttype`` 42,
-    ``svg.fonttype`` "none"). Uses :func:`matplotlib.rc_context`; the global
+    ``svg.fonttype`` "none"). Uses ``matplotlib.rc_context``; the global
     ``rcParams`` are restored on exit.
 
     Parameters
     ----------
     base_size, font
-        See :func:`theme_rc`.
+        See ``theme_rc`` in this module.
 
     Yields
     ------

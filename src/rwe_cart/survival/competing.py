@@ -161,6 +161,18 @@ class CumulativeIncidence(SummaryDisplay):
         ``"log"``: p·exp(±z·se/p).
     meta : dict
         Column names used, ``n`` per group, the endpoint definition if the frame had one.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> cir = rc.datasets.rocca_like().endpoint("CIR")
+    >>> ci = rc.cumulative_incidence(cir, "time", "cause")
+    >>> ci.causes
+    (1, 2)
+    >>> ci.at([365])[["cause", "time", "cif", "lower", "upper"]].round(3)
+      cause   time    cif  lower  upper
+    0     1  365.0  0.398  0.326  0.487
+    1     2  365.0  0.137  0.094  0.200
     """
 
     _summary_caption = "at the last follow-up time"
@@ -575,6 +587,15 @@ def gray_test(
     ----------
     .. [1] Gray RJ. A class of K-sample tests for comparing the cumulative incidence of a
            competing risk. Ann Stat. 1988;16:1141-1154.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> cir = rc.datasets.rocca_like().endpoint("CIR", with_columns=["extramedullary"])
+    >>> rc.gray_test(cir, "time", "cause", "extramedullary").round(3)
+       cause  statistic  df  p_value
+    0      1      9.278   1    0.002
+    1      2      2.241   1    0.134
     """
     V.check_frame(data, [("time", time), ("cause", cause), ("group", group),
                          ("strata", strata)])
@@ -647,6 +668,17 @@ class FineGrayModel(RegressionResult):
     cox : object
         The weighted Cox fit on the expanded data (``method="finegray"`` only).
     meta : dict
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> cir = rc.datasets.rocca_like().endpoint("CIR", with_columns=["age"])
+    >>> fg = rc.fine_gray(cir, time="time", cause="cause", covariates=["age"], failure_cause=2)
+    >>> fg.method, fg.failure_cause, fg.n, fg.n_event, fg.converged
+    ('crr', 2, 189, 26, True)
+    >>> fg.vcov.round(6)
+              age
+    age  0.000175
     """
 
     summary: pd.DataFrame
@@ -736,7 +768,7 @@ def fine_gray(
         As :func:`cumulative_incidence`.
     covariates : sequence of str
         Covariate columns, expanded as :func:`rwe_cart.cox` does with either method
-        (:mod:`rwe_cart.survival.design`): a string, categorical or logical column
+        (``rwe_cart.survival.design``): a string, categorical or logical column
         becomes treatment dummies named as R (``sexM``, ``xTRUE``).
     failure_cause
         The cause whose subdistribution hazard is modelled.
@@ -763,7 +795,7 @@ def fine_gray(
     kept in its risk set, evaluated just before each time; a subject failing from another
     cause stays in later risk sets with weight G(t−)/G(T_i−); Breslow-type handling of tied
     failures; Newton–Raphson from 0 with cmprsk's step halving and stopping rule
-    (max |score|·max(|b|, 1) < gtol·max(|loglik|, 1)); the variance is Fine & Gray's
+    (``max|score| * max(|b|, 1) < gtol * max(|loglik|, 1)``); the variance is Fine & Gray's
     sandwich, whose middle includes the term for estimating G. Rows with missing
     covariates are an error (crr silently drops them). p-values are not rounded (crr's
     summary rounds them to 2 significant digits).
@@ -781,6 +813,16 @@ def fine_gray(
     .. [3] Geskus RB. Cause-specific cumulative incidence estimation and the Fine and
            Gray model under both left truncation and right censoring. Biometrics.
            2011;67:39-49.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> cir = rc.datasets.rocca_like().endpoint("CIR", with_columns=["age", "extramedullary"])
+    >>> fg = rc.fine_gray(cir, time="time", cause="cause", covariates=["age", "extramedullary"])
+    >>> fg.summary[["term", "hr", "lower", "upper", "p"]].round(3)
+                     term     hr  lower  upper      p
+    0                 age  1.002  0.984   1.02  0.859
+    1  extramedullaryTRUE  2.138  1.314   3.48  0.002
     """
     if method not in ("crr", "finegray"):
         raise ValueError(f"method must be 'crr' or 'finegray', got {method!r}")
@@ -932,6 +974,18 @@ def finegray_expand(
     .. [2] Geskus RB. Cause-specific cumulative incidence estimation and the Fine and
            Gray model under both left truncation and right censoring. Biometrics.
            2011;67:39-49.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> df = pd.DataFrame({"id": [1, 2, 3, 4], "time": [2, 3, 5, 7], "cause": [1, 2, 0, 1]})
+    >>> rc.finegray_expand(df, time="time", cause="cause", id="id").round(3)
+       id  fgstart  fgstop  fgstatus  fgwt
+    0   1      0.0     2.0         1   1.0
+    1   2      0.0     5.0         0   1.0
+    2   2      5.0     7.0         0   0.5
+    3   3      0.0     5.0         0   1.0
+    4   4      0.0     7.0         1   1.0
     """
     V.check_frame(data, [("time", time), ("cause", cause), ("id", id)])
     t, _, _ = V.time_array(data, time)
@@ -980,6 +1034,17 @@ def cause_specific_cox(
     dict
         ``{cause: CoxModel}``, causes in order; each is
         ``coxph(Surv(time, cause == k) ~ covariates)``.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> cir = rc.datasets.rocca_like().endpoint("CIR", with_columns=["age"])
+    >>> fits = rc.cause_specific_cox(cir, time="time", cause="cause", covariates=["age"])
+    >>> sorted(fits)
+    [1, 2]
+    >>> fits[1].summary[["term", "hr", "p"]].round(3)
+      term     hr      p
+    0  age  1.007  0.425
     """
     from .cox import cox
 

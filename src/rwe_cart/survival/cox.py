@@ -46,7 +46,16 @@ _TEST_NAMES = {
 
 
 class LogLik(NamedTuple):
-    """Log partial likelihood at beta = 0 (``null``) and at the estimate (``fitted``)."""
+    """Log partial likelihood at beta = 0 (``null``) and at the estimate (``fitted``).
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> pfs = rc.datasets.rocca_like().endpoint("PFS", with_columns=["age"])
+    >>> fit = rc.cox(pfs, time="time", event="event", covariates=["age"])
+    >>> round(fit.loglik.null, 3), round(fit.loglik.fitted, 3)
+    (-441.213, -440.466)
+    """
 
     null: float
     fitted: float
@@ -58,6 +67,16 @@ class Concordance(NamedTuple):
     ``float(c)`` gives ``c.value``. Counts are weighted pair counts as in R's
     ``fit$concordance`` (concordant, discordant, tied on the linear predictor, tied on
     time, tied on both).
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> pfs = rc.datasets.rocca_like().endpoint("PFS", with_columns=["age"])
+    >>> c = rc.cox(pfs, time="time", event="event", covariates=["age"]).concordance
+    >>> round(c.value, 3), round(c.se, 3)
+    (0.541, 0.034)
+    >>> float(c) == c.value
+    True
     """
 
     value: float
@@ -121,6 +140,24 @@ class CoxModel(RegressionResult):
         Newton–Raphson iterations.
     meta : dict
         Column names used (time, event, start) and free-form provenance.
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> pfs = rc.datasets.rocca_like().endpoint("PFS", with_columns=["age", "extramedullary"])
+    >>> fit = rc.cox(pfs, time="time", event="event", covariates=["age", "extramedullary"])
+    >>> fit.tests.round(3)
+                   test  statistic  df  p_value
+    0  likelihood_ratio      4.281   2    0.118
+    1              wald      4.506   2    0.105
+    2             score      4.550   2    0.103
+    >>> round(float(fit.concordance), 3)
+    0.565
+    >>> fit.ph_test().round(3)
+                 term  statistic  df  p_value
+    0             age      0.064   1    0.800
+    1  extramedullary      0.116   1    0.734
+    2          GLOBAL      0.205   2    0.903
     """
 
     summary: pd.DataFrame
@@ -282,7 +319,7 @@ class CoxModel(RegressionResult):
         times
             Times at which to evaluate the curves.
         conf_type
-            Transformation for the limits, as :func:`~rwe_cart.survival.km.kaplan_meier`:
+            Transformation for the limits, as :func:`~rwe_cart.kaplan_meier`:
             ``"log"`` (R's default), ``"log-log"``, ``"plain"``, ``"logit"`` or
             ``"arcsin"``.
         alpha
@@ -554,10 +591,16 @@ def cox(data: pd.DataFrame | str, formula: str | pd.DataFrame | None = None, *,
 
     Examples
     --------
-    >>> import rwe_cart as rc                                   # doctest: +SKIP
-    >>> fit = rc.cox(df, time="stop", start="start", event="event",
-    ...              covariates=["age", "transplant"], cluster="id")  # doctest: +SKIP
-    >>> fit.summary                                               # doctest: +SKIP
+    >>> import rwe_cart as rc
+    >>> cohort = rc.datasets.rocca_like()
+    >>> pfs = cohort.endpoint("PFS", with_columns=["age", "extramedullary"])
+    >>> fit = rc.cox(pfs, time="time", event="event", covariates=["age", "extramedullary"])
+    >>> fit.summary[["term", "hr", "lower", "upper", "p"]].round(3)
+                     term     hr  lower  upper      p
+    0                 age  1.008  0.993  1.023  0.273
+    1  extramedullaryTRUE  1.484  0.946  2.326  0.086
+    >>> fit.n, fit.n_events
+    (189, 94)
     """
     data, parsed = _formula.split_call(data, formula, "cox", formula_second=True)
     if parsed is not None:
@@ -783,6 +826,18 @@ class CoxCoef:
 
     Made by :func:`cox_coef`; call it with row positions (``coef(rows)``) or with
     nothing (all rows). ``terms`` are the coefficient names, ``n`` the rows of the data.
+
+    Examples
+    --------
+    >>> import numpy as np, rwe_cart as rc
+    >>> pfs = rc.datasets.rocca_like().endpoint("PFS", with_columns=["age"])
+    >>> coef = rc.cox_coef(pfs, time="time", event="event", covariates="age")
+    >>> coef.n, coef.ties
+    (189, 'efron')
+    >>> np.round(coef(np.arange(0, coef.n, 2)), 4)
+    term
+    age    0.0182
+    Name: coef, dtype: float64
     """
 
     terms: tuple[str, ...]
@@ -882,12 +937,21 @@ def cox_coef(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[
 
     Examples
     --------
-    >>> import rwe_cart as rc                                    # doctest: +SKIP
-    >>> from rwe_cart.survival.cox import cox_coef               # doctest: +SKIP
-    >>> coef = cox_coef(rows, time="stop", start="start", event="event",
-    ...                 covariates=["hsct", "age"])              # doctest: +SKIP
-    >>> res = rc.bootstrap(rows, coef, 1000, seed=1, cluster="patient_id",
-    ...                    pass_rows=True)                       # doctest: +SKIP
+    >>> import numpy as np, rwe_cart as rc
+    >>> pfs = rc.datasets.rocca_like().endpoint("PFS", with_columns=["age", "extramedullary"])
+    >>> coef = rc.cox_coef(pfs, time="time", event="event", covariates=["age", "extramedullary"])
+    >>> coef.terms
+    ('age', 'extramedullaryTRUE')
+    >>> np.round(coef(), 4)
+    term
+    age                   0.0083
+    extramedullaryTRUE    0.3944
+    Name: coef, dtype: float64
+    >>> np.round(coef(np.arange(100)), 4)
+    term
+    age                   0.0145
+    extramedullaryTRUE    0.3143
+    Name: coef, dtype: float64
     """
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     inp = read_inputs(data, time=time, event=event, covariates=covariates, start=start,
@@ -898,7 +962,22 @@ def cox_coef(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[
 
 class NotEstimableError(ValueError):
     """The data cannot give the estimate (monotone likelihood, no convergence, no events,
-    nobody exposed): a property of the data, not a mistake in the call."""
+    nobody exposed): a property of the data, not a mistake in the call.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> df = pd.DataFrame({"time": [1, 2, 3, 4, 5, 6], "event": [1, 1, 1, 0, 0, 0],
+    ...                    "x": [1, 1, 1, 0, 0, 0]})
+    >>> try:
+    ...     rc.cox(df, time="time", event="event", covariates=["x"])
+    ... except rc.NotEstimableError as error:
+    ...     print(str(error).split(":")[0])
+    monotone likelihood
+    >>> fit = rc.cox(df, time="time", event="event", covariates=["x"], firth=True)
+    >>> round(float(fit.summary["hr"].iloc[0]), 2)
+    13.0
+    """
 
 
 def _fit_error_message(exc: core.CoxFitError, names: list[str]) -> str:

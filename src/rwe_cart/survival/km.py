@@ -78,6 +78,23 @@ class KaplanMeier(SummaryDisplay):
         definition, if any), the column names used (``weights``, ``id`` too), ``n`` per
         group (subjects when ``id`` was given; ``records`` counts rows) and ``variance``
         (``"greenwood"``, or the infinitesimal jackknife and its clusters).
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> df = pd.DataFrame({"time": [2, 3, 3, 5, 8, 9], "event": [1, 1, 0, 1, 0, 1],
+    ...                    "arm": ["a", "a", "a", "b", "b", "b"]})
+    >>> km = rc.kaplan_meier(df, "time", "event", by="arm")
+    >>> km.groups
+    ('a', 'b')
+    >>> km.median()
+      group  median  lower  upper
+    0     a     3.0    2.0    NaN
+    1     b     9.0    5.0    NaN
+    >>> km.at([2.5])[["group", "time", "survival", "lower", "upper"]].round(3)
+      group  time  survival  lower  upper
+    0     a   2.5     0.667    0.3    1.0
+    1     b   2.5     1.000    1.0    1.0
     """
 
     table: pd.DataFrame
@@ -534,6 +551,14 @@ def median_followup(
     ----------
     .. [1] Schemper M, Smith TL. A note on quantifying follow-up in studies of failure
            time. Control Clin Trials. 1996;17:343-346.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> df = pd.DataFrame({"time": [2, 3, 3, 5, 8, 9], "event": [1, 1, 0, 1, 0, 0]})
+    >>> rc.median_followup(df, "time", "event")
+       median  lower  upper
+    0     8.0    8.0    NaN
     """
     V.check_frame(data, [("time", time), ("event", event), ("by", by)])
     z = _check_options(conf_type, alpha)

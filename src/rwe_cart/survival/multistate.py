@@ -54,6 +54,18 @@ class Transitions:
     table : pandas.DataFrame
         ``trans, from, to``: transitions numbered 1..K row by row in state order (the
         targets of a state in the order given).
+
+    Examples
+    --------
+    >>> import rwe_cart as rc
+    >>> tr = rc.transitions({"Tx": ["PR", "Death"], "PR": ["Death"]})
+    >>> tr.states
+    ('Tx', 'PR', 'Death')
+    >>> tr.table
+       trans from     to
+    0      1   Tx     PR
+    1      2   Tx  Death
+    2      3   PR  Death
     """
 
     states: tuple
@@ -569,6 +581,24 @@ class TransitionHazards:
         :func:`state_probabilities` uses).
     source : str
         ``"nonparametric"`` or ``"cox"``.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> tr = rc.transitions({"Tx": ["PR", "Death"], "PR": ["Death"]})
+    >>> wide = pd.DataFrame({"id": range(1, 7), "pr_t": [1.0, 4, 2, 3, 1.5, 6],
+    ...                      "pr_s": [1, 0, 0, 1, 1, 0], "d_t": [5.0, 4, 2, 7, 2.5, 6],
+    ...                      "d_s": [1, 0, 1, 0, 1, 1]})
+    >>> ms = rc.multistate_frame(wide, tr, time={"PR": "pr_t", "Death": "d_t"},
+    ...                          status={"PR": "pr_s", "Death": "d_s"})
+    >>> haz = rc.transition_hazards(ms)
+    >>> haz.variance, haz.cumhaz.shape
+    ('aalen', (8, 3))
+    >>> haz.table.query("trans == 1")[["time", "cumhaz"]].round(3).head(3)
+       time  cumhaz
+    0   1.0   0.167
+    1   1.5   0.367
+    2   2.0   0.367
     """
 
     transitions: Transitions
@@ -783,6 +813,24 @@ class StateProbabilities:
         Prediction time, ``"forward"``/``"fixedhorizon"``, variance recursion.
     start : str or None
         The default starting state of :meth:`table` (the landmark state for LMAJ).
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> tr = rc.transitions({"Tx": ["PR", "Death"], "PR": ["Death"]})
+    >>> wide = pd.DataFrame({"id": range(1, 7), "pr_t": [1.0, 4, 2, 3, 1.5, 6],
+    ...                      "pr_s": [1, 0, 0, 1, 1, 0], "d_t": [5.0, 4, 2, 7, 2.5, 6],
+    ...                      "d_s": [1, 0, 1, 0, 1, 1]})
+    >>> ms = rc.multistate_frame(wide, tr, time={"PR": "pr_t", "Death": "d_t"},
+    ...                          status={"PR": "pr_s", "Death": "d_s"})
+    >>> pt = rc.state_probabilities(rc.transition_hazards(ms))
+    >>> pt.probability.shape
+    (9, 3, 3)
+    >>> pt.table().query("time == 5.0").round(3)
+        time  state  probability     se
+    18   5.0     Tx        0.333  0.164
+    19   5.0     PR        0.167  0.113
+    20   5.0  Death        0.500  0.164
     """
 
     transitions: Transitions
@@ -1024,6 +1072,22 @@ class LengthOfStay:
         Starting state, horizon and prediction time.
     n_boot : int
         Bootstrap replicates behind ``se`` (0: none).
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> tr = rc.transitions({"Tx": ["PR", "Death"], "PR": ["Death"]})
+    >>> wide = pd.DataFrame({"id": range(1, 7), "pr_t": [1.0, 4, 2, 3, 1.5, 6],
+    ...                      "pr_s": [1, 0, 0, 1, 1, 0], "d_t": [5.0, 4, 2, 7, 2.5, 6],
+    ...                      "d_s": [1, 0, 1, 0, 1, 1]})
+    >>> ms = rc.multistate_frame(wide, tr, time={"PR": "pr_t", "Death": "d_t"},
+    ...                          status={"PR": "pr_s", "Death": "d_s"})
+    >>> pt = rc.state_probabilities(rc.transition_hazards(ms))
+    >>> los = rc.length_of_stay(pt, tau=5)
+    >>> los.tau, los.n_boot
+    (5.0, 0)
+    >>> round(float(los.table["length_of_stay"].sum()), 6)
+    5.0
     """
 
     table: pd.DataFrame

@@ -14,6 +14,17 @@ class TestResult:
     """A chi-square-type test: statistic, df, p_value, and the test's name.
 
     ``table`` may hold per-group detail (e.g. observed and expected for a log-rank test).
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> df = pd.DataFrame({"time": [2, 3, 3, 5, 8, 9], "event": [1, 1, 0, 1, 0, 1],
+    ...                    "arm": ["a", "a", "a", "b", "b", "b"]})
+    >>> res = rc.logrank(df, "time", "event", "arm")
+    >>> res.name, res.df
+    ('Log-rank', 1)
+    >>> round(res.statistic, 4), round(res.p_value, 4)
+    (2.4694, 0.1161)
     """
 
     __test__ = False  # not a pytest test class

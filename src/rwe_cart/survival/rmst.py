@@ -2,7 +2,7 @@
 
 Public: :func:`rmst`, :class:`RMSTResult`.
 
-Built on :func:`rwe_cart.survival.km.kaplan_meier` (the curve is never re-estimated
+Built on :func:`rwe_cart.kaplan_meier` (the curve is never re-estimated
 here): the RMST is the area under each group's Kaplan–Meier step function up to tau,
 its standard error the one R prints as ``se(rmean)``.
 """
@@ -44,6 +44,15 @@ class RMSTResult:
         ``tau_rule`` (the number given or ``"common"``), ``beyond_follow_up`` (groups
         whose last observed time is before tau: their curve is carried flat to tau, as
         R does), and the column names.
+
+    Examples
+    --------
+    >>> import pandas as pd, rwe_cart as rc
+    >>> df = pd.DataFrame({"time": [2, 3, 3, 5, 8, 9], "event": [1, 1, 0, 1, 0, 1]})
+    >>> res = rc.rmst(df, "time", "event", tau=6)
+    >>> res.table[["group", "rmst", "se", "tau"]].round(4)
+      group    rmst      se  tau
+    0   all  4.6111  0.6467  6.0
     """
 
     table: pd.DataFrame

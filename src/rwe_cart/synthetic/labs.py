@@ -1,6 +1,6 @@
 """Synthetic laboratory series after CAR-T: blood counts and circulating CAR-T cells.
 
-Long tables in the DATA.md lab form: ``patient_id, day, test, value, unit`` with tests
+Long tables in the lab form of docs/data-contract.md: ``patient_id, day, test, value, unit`` with tests
 ``anc``, ``alc``, ``wbc`` (cells/µL), ``plt`` (cells/µL), ``hb`` (g/dL) and ``car_t``
 (CAR-T cells/µL), at the schedule `SCHEDULE` (days 0, 3, 7, 10, 14, 21, 28, then months 2,
 3, 6, 9 and 12) until last contact. No real patient is in them.
@@ -263,7 +263,7 @@ CASE_REPORT_PUBLISHED: dict[str, Any] = {
 class CaseReport:
     """The bundled case-report patient.
 
-    ``baseline``: one patient-table row (pre-lymphodepletion labs, DATA.md units: ANC and
+    ``baseline``: one patient-table row (pre-lymphodepletion labs, units of docs/data-contract.md: ANC and
     platelets 10⁹/L, Hb g/dL, CRP mg/dL, ferritin ng/mL). ``labs``: long table with a
     ``source`` column: "published" (a value printed in the report), "published (<1/µL)"
     (the report gives only a bound; the value is ours) or "synthetic" (made up, consistent

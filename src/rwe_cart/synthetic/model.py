@@ -704,7 +704,7 @@ def simulate(params: ModelParams, n: int, seed: int, *,
     Returns
     -------
     (frame, truth)
-        ``frame`` in the registry form of DATA.md (one row per patient, calendar dates);
+        ``frame`` in the registry form of docs/data-contract.md (one row per patient, calendar dates);
         ``truth`` a `Truth` with the parameters and the latent histories.
     """
     if n < 1:
