@@ -46,7 +46,8 @@ reports: $(STAMP)
 
 # HTML documentation in docs/_build/html; any warning fails the build.
 docs: $(STAMP)
-	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+	rm -rf docs/_build docs/api/generated
+	$(PY) -m sphinx -n -W --keep-going -b html docs docs/_build/html
 
 # Wheel and sdist in dist/, checked with twine.
 dist: $(STAMP)
