@@ -240,7 +240,8 @@ def read_replicates(path: Path) -> pd.DataFrame:
     missing = [c for c in REPLICATE_COLUMNS if c not in per]
     if missing:
         raise ValueError(f"{path}: missing columns {missing}; rerun the study to rewrite it")
-    per["error"] = per["error"].fillna("")
+    # an all-empty error column reads as float: text before filling (pandas 3 refuses it)
+    per["error"] = per["error"].astype(object).fillna("")
     return per
 
 

@@ -384,7 +384,7 @@ def _fold_adrs(rs: pd.DataFrame, infusion: pd.Series, rules: _AdrsRules) -> pd.D
     records; a column only when ADRS has records of its parameter(s)."""
     ok = rs[rs["ok"]]
     upper = ok["AVALC"].str.upper()
-    after = ok["ADT"] >= ok["USUBJID"].map(infusion).astype("datetime64[ns]")
+    after = ok["ADT"] >= _lookup(infusion, ok["USUBJID"])
     out = {}
     has = set(rs["PARAMCD"].dropna())
     visits = ok["PARAMCD"].isin(rules.response_params) & after
@@ -454,6 +454,13 @@ def _death_cause(value: object) -> object:
     return DEATH_CAUSES.get(text.upper(), text) if text else None
 
 
+def _lookup(dates: pd.Series, ids: pd.Series) -> pd.Series:
+    """Each id's date (NaT for an unknown or missing id), aligned with `ids`. Series.map
+    would do, but pandas 3 casts an all-missing `ids` lookup table to float and fails."""
+    found = dates.reindex(ids.to_numpy())
+    return pd.Series(found.to_numpy(dtype="datetime64[ns]"), index=ids.index)
+
+
 def _clean_adtte(tte: pd.DataFrame, infusion: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Typed ADTTE (USUBJID, PARAMCD, CNSR, STARTDT, DATE, EVNTDESC, ok) and its problems.
 
@@ -480,7 +487,7 @@ def _clean_adtte(tte: pd.DataFrame, infusion: pd.Series) -> tuple[pd.DataFrame, 
             bad |= named[col].notna() & dates[col].isna() & clean_ids(named[col]).notna()
         else:
             dates[col] = pd.Series(pd.NaT, index=tte.index, dtype="datetime64[ns]")
-    start = dates["STARTDT"].fillna(ids.map(infusion)).astype("datetime64[ns]")
+    start = dates["STARTDT"].fillna(_lookup(infusion, ids)).astype("datetime64[ns]")
     date = dates["ADT"]
     if "AVAL" in tte:
         aval = _to_float(tte["AVAL"].map(lambda v: v.strip() if isinstance(v, str) else v))
