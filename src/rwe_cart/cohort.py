@@ -158,10 +158,18 @@ class Cohort:
 
     def timeline(self, endpoint: str = "PFS", **options) -> pd.DataFrame:
         """Counting-process rows for an endpoint with HSCT-in-remission as a time-varying 0/1
-        column ``hsct`` (switching on after ``t_hsct``); see `rwe_cart.timeline`."""
-        from .timeline import cohort_timeline
+        column ``hsct`` (switching on after ``t_hsct``), every infused patient from day 0.
 
-        return cohort_timeline(self, endpoint, **options)
+        The rows of the exposure methods, from their one builder
+        (:func:`rwe_cart.exposure.rows.hsct_rows`, ``population="all"``); ``options`` go to
+        :meth:`endpoint`. A patient whose event or censoring falls on day 0 has no
+        ``(start, stop]`` row and is listed in ``attrs["excluded"]``.
+        """
+        from .endpoints import ENDPOINTS
+        from .exposure.rows import hsct_rows
+
+        return hsct_rows(self, endpoint, population="all", allowed=ENDPOINTS,
+                         endpoint_options=options)
 
     def subset(self, keep: pd.Series | np.ndarray, *, step: str, reason: str | pd.Series) -> Cohort:
         """A new cohort of the patients where ``keep`` is True; the others go to attrition.
@@ -385,6 +393,19 @@ def _table_problems(frame: pd.DataFrame) -> pd.DataFrame:
     ])
 
 
+def hsct_in_remission(patients: pd.DataFrame) -> pd.Series:
+    """The package's one rule for "allo-HSCT in remission" (consolidation): a CR, CRi or
+    CRh as best response, the response on or before the HSCT day, and no relapse on or
+    before it. A transplant after relapse (salvage) is never in remission; a relapse on
+    the HSCT day counts as before it. Every HSCT method reads this flag.
+    """
+    in_cr = (patients["best_response"].isin(schema.RESPONSES_CR)
+             if "best_response" in patients else False)
+    t_hsct = patients["t_hsct"]
+    return (t_hsct.notna() & in_cr & (patients["t_response"] <= t_hsct)
+            & (patients["t_relapse"].isna() | (patients["t_relapse"] > t_hsct))).astype(bool)
+
+
 def derive(typed: pd.DataFrame, origin_col: str = "date_infusion") -> pd.DataFrame:
     """Add day columns (from the origin) and the HSCT-in-remission flag."""
     out = typed.copy()
@@ -393,10 +414,5 @@ def derive(typed: pd.DataFrame, origin_col: str = "date_infusion") -> pd.DataFra
         out[name] = ((out[col] - zero).dt.days.astype("float64") if col in out
                      else np.full(len(out), np.nan))
     out["dead"] = out["t_death"].notna()
-    in_cr = out["best_response"].isin(schema.RESPONSES_CR) if "best_response" in out else False
-    t_hsct = out["t_hsct"]
-    out["hsct_in_remission"] = (
-        t_hsct.notna() & in_cr & (out["t_response"] <= t_hsct)
-        & (out["t_relapse"].isna() | (out["t_relapse"] > t_hsct))
-    ).astype(bool)
+    out["hsct_in_remission"] = hsct_in_remission(out)
     return out

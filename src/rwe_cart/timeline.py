@@ -119,24 +119,3 @@ def landmark_frame(data: pd.DataFrame, *, time: str, event: str, exposure_time: 
     out.attrs.update(data.attrs)
     out.attrs.update(landmark=at, n_excluded=int((~keep).sum()))
     return out
-
-
-def cohort_timeline(cohort, endpoint: str = "PFS", **options) -> pd.DataFrame:
-    """Counting-process rows of an endpoint with ``hsct`` = HSCT in remission (time-varying).
-
-    HSCT after relapse (salvage) never switches ``hsct`` on.
-    """
-    from .exposure.time_varying import require_hsct
-
-    require_hsct(cohort, None, "Cohort.timeline")
-    ep = cohort.endpoint(endpoint, **options)
-    p = cohort.patients.set_index("patient_id")
-    t_hsct = p["t_hsct"].where(p["hsct_in_remission"])
-    if endpoint.upper() == "DOR":
-        t_hsct = t_hsct - p["t_response"]
-    ep["t_hsct_remission"] = ep["patient_id"].map(t_hsct).to_numpy(dtype=float)
-    status = "cause" if "cause" in ep else "event"
-    out = split_timeline(ep, id="patient_id", time="time", event=status,
-                         exposures={"hsct": "t_hsct_remission"})
-    out.attrs.update(ep.attrs)
-    return out

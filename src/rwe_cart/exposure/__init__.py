@@ -39,8 +39,8 @@ from .landmark import (LandmarkGrid, LandmarkSupermodel, landmark, landmark_cox,
 from .modification import EffectModification, effect_modification, effect_modification_cox
 from .naive import naive, naive_cox
 from .simon_makuch import SimonMakuch, simon_makuch, simon_makuch_curves
-from .time_varying import (HSCT_NEEDS, excluded_frame, hsct_frame, hsct_rows, mantel_byar,
-                           mantel_byar_test, time_varying, time_varying_cox)
+from .rows import excluded_frame, hsct_frame, HSCT_NEEDS, hsct_rows
+from .time_varying import mantel_byar, mantel_byar_test, time_varying, time_varying_cox
 
 __all__ = [
     "ESTIMATE_COLUMNS", "METHOD_LABELS", "DEFAULT_METHODS", "METHODS", "HSCT_NEEDS",

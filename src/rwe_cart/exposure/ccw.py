@@ -52,8 +52,7 @@ from ..survival.cox import CoxModel, NotEstimableError, cox
 from ..survival.design import design_matrix
 from ..survival.km import KaplanMeier, kaplan_meier, weighted_counts
 from ._result import ExposureEstimate
-from .time_varying import require_hsct
-
+from .rows import hsct_frame, require_hsct
 __all__ = ["ccw", "ccw_cohort", "clone_censor", "CCWResult", "WEIGHT_MODELS"]
 
 WEIGHT_MODELS = ("logistic", "cox")
@@ -1159,35 +1158,20 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
     if clash:
         raise ValueError(f"covariate names {clash} are reserved; rename them")
     require_hsct(cohort, key, "clone-censor-weight")
-    ep = cohort.endpoint(key)
-    p = pts.set_index("patient_id")
-    ids = ep["patient_id"]
-    resp = ids.map(p["t_response"]).to_numpy(dtype=float)
-    in_rem = ids.map(p["hsct_in_remission"]).to_numpy(dtype=bool)
-    t_hsct = np.where(in_rem, ids.map(p["t_hsct"]).to_numpy(dtype=float), np.nan)
-    frame = pd.DataFrame({"patient_id": ids.to_numpy(),
+    from_response = key == "DOR" or time_zero == "response"
+    # the HSCT rows' builder: exposure, the DOR time shift and the responders
+    ep = hsct_frame(cohort, key, population="responders" if from_response else "all",
+                    columns=covariates, delayed_entry=False, allowed=_EVENT_ENDPOINTS)
+    frame = pd.DataFrame({"patient_id": ep["patient_id"].to_numpy(),
                           "_time": ep["time"].to_numpy(dtype=float),
-                          "_event": ep["event"].to_numpy()})
-    if key == "DOR":
-        frame["_t_zero"] = 0.0
-        frame["_t_hsct"] = t_hsct - resp
-        population = "responders (CR/CRi/CRh), from first CR/CRi"
-    elif time_zero == "response":
-        frame["_t_zero"] = resp
-        frame["_t_hsct"] = t_hsct
-        keep = ~np.isnan(resp)
-        if not keep.any():
-            raise NotEstimableError("the cohort has no responder (CR/CRi/CRh with a response "
-                             "date); CCW from response needs some")
-        frame = frame[keep]
-        population = "responders (CR/CRi/CRh), from first CR/CRi"
-    else:
-        frame["_t_zero"] = 0.0
-        frame["_t_hsct"] = t_hsct
-        population = "all infused patients, from CAR-T infusion"
+                          "_event": ep["event"].to_numpy(),
+                          "_t_zero": ep["t_response"].to_numpy(dtype=float) if from_response
+                          else 0.0,
+                          "_t_hsct": ep["t_hsct_remission"].to_numpy(dtype=float)})
+    population = ("responders (CR/CRi/CRh), from first CR/CRi" if from_response
+                  else "all infused patients, from CAR-T infusion")
     for col in covariates:
-        frame[col] = frame["patient_id"].map(p[col]).to_numpy()
-    frame = frame.reset_index(drop=True)
+        frame[col] = ep[col].to_numpy()
     G = float(grace)
     labels = ("no allo-HSCT", f"allo-HSCT within {G:g} days")
     zero_words = "first CR/CRi" if time_zero == "response" or key == "DOR" else "CAR-T infusion"

@@ -13,8 +13,8 @@ import pandas as pd
 from ..survival import _validate as V
 from ..survival.km import KaplanMeier, kaplan_meier
 from ._result import ExposureEstimate
-from .time_varying import count_ids, hsct_frame
-
+from ._common import count_ids
+from .rows import hsct_frame
 __all__ = ["censor_at_exposure", "censor", "DEFAULT_TIMES"]
 
 #: Days at which survival is reported by default (6, 12 and 24 months, roughly).

@@ -16,8 +16,9 @@ from ..survival import _validate as V
 from ..survival.competing import CumulativeIncidence, cumulative_incidence
 from ..survival.cox import NotEstimableError
 from ._result import ExposureEstimate, comparison_table
-from .time_varying import (adjusted_words, as_list, count_ids, hsct_frame, hsct_rows,
-                           time_varying_cox)
+from ._common import adjusted_words, as_list, count_ids
+from .rows import hsct_frame, hsct_rows
+from .time_varying import time_varying_cox
 
 __all__ = ["exposure_cause_specific_cox", "incidence_after_exposure", "competing",
            "CompetingRisksView", "CAUSE_NAMES", "DEFAULT_TRM_TIMES"]

@@ -22,8 +22,9 @@ from .competing import competing
 from .landmark import _landmark_day, landmark, supermodel
 from .naive import naive
 from .simon_makuch import simon_makuch
-from .time_varying import as_list, endpoint_key, mantel_byar, require_hsct, time_varying
-
+from ._common import as_list, endpoint_key
+from .rows import require_hsct
+from .time_varying import mantel_byar, time_varying
 __all__ = ["hsct_effect", "ExposureComparison", "METHODS", "DEFAULT_METHODS"]
 
 DEFAULT_METHODS = ("naive", "censor", "time_varying", "landmark", "mantel_byar", "ccw")

@@ -21,8 +21,9 @@ from ..survival.cox import CoxModel, cox
 from ..survival.logrank import logrank
 from ..timeline import landmark_frame
 from ._result import ExposureEstimate
-from .time_varying import (adjusted_words, require_hsct, as_list, check_numbers, count_ids, exposure_row,
-                           hsct_frame, strata_column, with_exposure)
+from ._common import (adjusted_words, as_list, check_numbers, count_ids, exposure_row,
+                      strata_column, with_exposure)
+from .rows import hsct_frame, require_hsct
 
 __all__ = ["landmark_cox", "landmark_cox_grid", "landmark_supermodel", "LandmarkGrid",
            "LandmarkSupermodel", "landmark", "landmark_grid", "supermodel", "median_hsct_day",

@@ -18,8 +18,9 @@ from ..survival import _validate as V
 from ..survival.cox import CoxModel, NotEstimableError, cox
 from ..survival.design import level_name
 from ..survival.results import TestResult
-from .time_varying import (adjusted_words, as_list, hsct_rows, time_varying_cox,
-                           with_exposure)
+from ._common import adjusted_words, as_list, with_exposure
+from .rows import hsct_rows
+from .time_varying import time_varying_cox
 
 __all__ = ["EffectModification", "effect_modification_cox", "effect_modification"]
 

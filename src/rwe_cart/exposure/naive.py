@@ -10,8 +10,9 @@ from dataclasses import replace
 from ..survival import _validate as V
 from ..survival.cox import cox
 from ._result import BIASED_NOTE, ExposureEstimate
-from .time_varying import (adjusted_words, as_list, check_numbers, count_ids, exposure_row,
-                           hsct_frame, with_exposure)
+from ._common import (adjusted_words, as_list, check_numbers, count_ids, exposure_row,
+                      with_exposure)
+from .rows import hsct_frame
 
 __all__ = ["naive_cox", "naive"]
 

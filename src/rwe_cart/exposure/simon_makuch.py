@@ -15,8 +15,8 @@ import pandas as pd
 from ..survival import _validate as V
 from ..survival.km import KaplanMeier, kaplan_meier
 from ._result import ExposureEstimate
-from .time_varying import count_ids, exposure_array, hsct_rows
-
+from ._common import count_ids, exposure_array
+from .rows import hsct_rows
 __all__ = ["SimonMakuch", "simon_makuch_curves", "simon_makuch", "DEFAULT_RISK_TIMES"]
 
 #: Days of the default numbers-at-risk table.
