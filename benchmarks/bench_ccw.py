@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 import rwe_cart as rc
-from rwe_cart.exposure.ccw import ccw_cohort
+from rwe_cart.exposure import ccw_cohort
 from rwe_cart.synthetic import model as M
 from rwe_cart.synthetic import rocca
 

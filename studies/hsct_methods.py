@@ -51,7 +51,7 @@ import pandas as pd
 
 import rwe_cart as rc
 from rwe_cart import exposure as ex
-from rwe_cart.exposure.ccw import ccw_cohort
+from rwe_cart.exposure import ccw_cohort
 from rwe_cart.parallel import ReplicateFailure, repeat
 from rwe_cart.synthetic import model, rocca
 

@@ -14,7 +14,7 @@ import pytest
 
 import rwe_cart as rc
 from rwe_cart import exposure
-from rwe_cart.exposure.ccw import ccw_cohort
+from rwe_cart.exposure import ccw_cohort
 
 DATA = Path(__file__).parent / "data"
 RTOL = 1e-6  # R writes 15 significant digits

@@ -12,9 +12,9 @@ import rwe_cart as rc
 import importlib
 
 # rwe_cart.exposure re-exports the function ccw under the module's name.
-ccw_module = importlib.import_module("rwe_cart.exposure.ccw")
+ccw_module = importlib.import_module("rwe_cart.exposure._ccw")
 from rwe_cart.exposure._result import ExposureEstimate
-from rwe_cart.exposure.ccw import CCWResult, ccw, ccw_cohort, clone_censor
+from rwe_cart.exposure import CCWResult, ccw, ccw_cohort, clone_censor
 from rwe_cart.survival.km import KaplanMeier
 from rwe_cart.synthetic import model as M
 from rwe_cart.synthetic import rocca

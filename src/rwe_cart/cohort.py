@@ -161,7 +161,7 @@ class Cohort:
         column ``hsct`` (switching on after ``t_hsct``), every infused patient from day 0.
 
         The rows of the exposure methods, from their one builder
-        (:func:`rwe_cart.exposure.rows.hsct_rows`, ``population="all"``); ``options`` go to
+        (:func:`rwe_cart.exposure.hsct_rows`, ``population="all"``); ``options`` go to
         :meth:`endpoint`. A patient whose event or censoring falls on day 0 has no
         ``(start, stop]`` row and is listed in ``attrs["excluded"]``.
         """

@@ -28,19 +28,19 @@ Examples
 (0.2, 0.44)
 """
 from ._result import ESTIMATE_COLUMNS, METHOD_LABELS, ExposureEstimate, comparison_table
-from .ccw import CCWResult, ccw, ccw_cohort, clone_censor
-from .censor import censor, censor_at_exposure
-from .competing import (CompetingRisksView, competing, exposure_cause_specific_cox,
+from ._ccw import CCWResult, ccw, ccw_cohort, clone_censor
+from ._censor import censor, censor_at_exposure
+from ._competing import (CompetingRisksView, competing, exposure_cause_specific_cox,
                         incidence_after_exposure)
 from .hsct import DEFAULT_METHODS, METHODS, ExposureComparison, hsct_effect
-from .landmark import (LandmarkGrid, LandmarkSupermodel, landmark, landmark_cox,
+from ._landmark import (LandmarkGrid, LandmarkSupermodel, landmark, landmark_cox,
                        landmark_cox_grid, landmark_grid, landmark_supermodel, median_hsct_day,
                        supermodel)
 from .modification import EffectModification, effect_modification, effect_modification_cox
-from .naive import naive, naive_cox
-from .simon_makuch import SimonMakuch, simon_makuch, simon_makuch_curves
+from ._naive import naive, naive_cox
+from ._simon_makuch import SimonMakuch, simon_makuch, simon_makuch_curves
 from .rows import excluded_frame, hsct_frame, HSCT_NEEDS, hsct_rows
-from .time_varying import mantel_byar, mantel_byar_test, time_varying, time_varying_cox
+from ._time_varying import mantel_byar, mantel_byar_test, time_varying, time_varying_cox
 
 __all__ = [
     "ESTIMATE_COLUMNS", "METHOD_LABELS", "DEFAULT_METHODS", "METHODS", "HSCT_NEEDS",

@@ -17,14 +17,14 @@ from ..privacy import check_suppress, format_count
 from ..schema import RESPONSES_CR
 from ..survival.cox import NotEstimableError
 from ._result import ExposureEstimate, comparison_table, format_hr, format_p
-from .censor import censor
-from .competing import competing
-from .landmark import _landmark_day, landmark, supermodel
-from .naive import naive
-from .simon_makuch import simon_makuch
+from ._censor import censor
+from ._competing import competing
+from ._landmark import _landmark_day, landmark, supermodel
+from ._naive import naive
+from ._simon_makuch import simon_makuch
 from ._common import as_list, endpoint_key
 from .rows import require_hsct
-from .time_varying import mantel_byar, time_varying
+from ._time_varying import mantel_byar, time_varying
 __all__ = ["hsct_effect", "ExposureComparison", "METHODS", "DEFAULT_METHODS"]
 
 DEFAULT_METHODS = ("naive", "censor", "time_varying", "landmark", "mantel_byar", "ccw")
@@ -192,7 +192,7 @@ class _Method:
         names = [n for n, p in inspect.signature(self.function).parameters.items()
                  if n not in fixed and p.kind is not inspect.Parameter.VAR_KEYWORD]
         if self.function.__name__ == "ccw_cohort":   # forwards the rest to ccw()
-            from .ccw import ccw
+            from ._ccw import ccw
 
             names += [n for n in inspect.signature(ccw).parameters
                       if n not in _CCW_SET_BY_COHORT]
@@ -231,13 +231,13 @@ def _run_naive(cohort, endpoint, day, covariates, options):
 
 
 def _run_ccw(cohort, endpoint, day, covariates, options):
-    from .ccw import ccw_cohort  # imported when asked for: it is the slowest method
+    from ._ccw import ccw_cohort  # imported when asked for: it is the slowest method
 
     return [ccw_cohort(cohort, endpoint=endpoint, covariates=covariates, **options)]
 
 
 def _ccw_function():
-    from .ccw import ccw_cohort
+    from ._ccw import ccw_cohort
 
     return ccw_cohort
 

@@ -20,7 +20,7 @@ from ..survival.design import level_name
 from ..survival.results import TestResult
 from ._common import adjusted_words, as_list, with_exposure
 from .rows import hsct_rows
-from .time_varying import time_varying_cox
+from ._time_varying import time_varying_cox
 
 __all__ = ["EffectModification", "effect_modification_cox", "effect_modification"]
 

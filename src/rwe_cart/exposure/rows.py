@@ -61,7 +61,7 @@ def hsct_frame(cohort, endpoint: str = "PFS", *, population: str = "all",
     allowed : sequence of str
         The endpoints the caller accepts.
     endpoint_options : mapping, optional
-        Options of :meth:`Cohort.endpoint` (``censor_at_hsct``, ``horizon``, …).
+        Options of :meth:`rwe_cart.Cohort.endpoint` (``censor_at_hsct``, ``horizon``, …).
 
     Returns
     -------

@@ -18,7 +18,7 @@ from ..survival.cox import NotEstimableError
 from ._result import ExposureEstimate, comparison_table
 from ._common import adjusted_words, as_list, count_ids
 from .rows import hsct_frame, hsct_rows
-from .time_varying import time_varying_cox
+from ._time_varying import time_varying_cox
 
 __all__ = ["exposure_cause_specific_cox", "incidence_after_exposure", "competing",
            "CompetingRisksView", "CAUSE_NAMES", "DEFAULT_TRM_TIMES"]

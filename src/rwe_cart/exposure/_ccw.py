@@ -1132,7 +1132,7 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
     Examples
     --------
     >>> import rwe_cart as rc
-    >>> from rwe_cart.exposure.ccw import ccw_cohort
+    >>> from rwe_cart.exposure import ccw_cohort
     >>> est = ccw_cohort(rc.datasets.rocca_like(), "PFS", grace=120,
     ...                  covariates=("mrd_negative", "prior_hsct", "age"), n_boot=0)
     >>> est.method, est.n
