@@ -28,7 +28,8 @@ Examples
 (0.2, 0.44)
 """
 from ._result import ESTIMATE_COLUMNS, METHOD_LABELS, ExposureEstimate, comparison_table
-from ._ccw import CCWResult, ccw, ccw_cohort, clone_censor
+from ._ccw import CCWResult, ccw, clone_censor
+from ._ccw_cohort import ccw_cohort
 from ._censor import censor, censor_at_exposure
 from ._competing import (CompetingRisksView, competing, exposure_cause_specific_cox,
                         incidence_after_exposure)

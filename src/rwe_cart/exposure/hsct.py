@@ -231,13 +231,13 @@ def _run_naive(cohort, endpoint, day, covariates, options):
 
 
 def _run_ccw(cohort, endpoint, day, covariates, options):
-    from ._ccw import ccw_cohort  # imported when asked for: it is the slowest method
+    from ._ccw_cohort import ccw_cohort  # imported when asked for: it is the slowest method
 
     return [ccw_cohort(cohort, endpoint=endpoint, covariates=covariates, **options)]
 
 
 def _ccw_function():
-    from ._ccw import ccw_cohort
+    from ._ccw_cohort import ccw_cohort
 
     return ccw_cohort
 
