@@ -1,4 +1,6 @@
-"""`import rwe_cart` loads no heavy library, yet every public name is there. Each check runs in a fresh interpreter and looks at sys.modules (the timings are in
+"""`import rwe_cart` loads no heavy library, yet every public name is there; `rwe-cart
+validate` and the report notebooks' own import do not load the notebook machinery. Each
+check runs in a fresh interpreter and looks at sys.modules (the timings are in
 benchmarks/bench_import.py, never in tests)."""
 import json
 import subprocess
@@ -29,6 +31,19 @@ def test_import_rwe_cart_loads_no_heavy_library():
 
 def test_first_use_loads_what_the_name_needs():
     assert "scipy.stats" in loaded_after("import rwe_cart as rc\nrc.kaplan_meier")
+
+
+def test_validate_command_does_not_load_the_notebook_machinery():
+    registry = ROOT / "data" / "synthetic" / "rocca_like.csv"
+    code = ("import contextlib, io\nfrom rwe_cart.cli import main\n"
+            f"with contextlib.redirect_stdout(io.StringIO()):\n    code = main(['validate', {str(registry)!r}])\n"
+            "assert code == 0, code")
+    assert not loaded_after(code) & set(NOTEBOOK_MACHINERY)
+
+
+def test_report_helpers_imported_by_every_notebook_do_not_load_the_notebook_machinery():
+    assert not loaded_after("from rwe_cart.report import ReportOutputs, provenance") \
+        & set(NOTEBOOK_MACHINERY)
 
 
 @pytest.mark.parametrize("name", rwe_cart.__all__)
