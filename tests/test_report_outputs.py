@@ -129,3 +129,10 @@ def test_a_failing_notebook_fails_a_parallel_rendering(tmp_path):
     with pytest.raises(PapermillExecutionError, match="cell failed on purpose"):
         render_all(tmp_path, tmp_path / "out", jobs=2)
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_a_folder_without_notebooks_is_an_error_not_an_empty_report(tmp_path):
+    from rwe_cart.report import render_all
+
+    with pytest.raises(FileNotFoundError, match="no report notebooks"):
+        render_all(tmp_path / "notebooks", tmp_path / "out")

@@ -223,6 +223,8 @@ def render_all(notebooks: Path, out_dir: Path, parameters: dict | None = None, *
         if "figures_dir" in accepted:
             params["figures_dir"] = str((out_dir / "figures" / nb.stem).resolve())
         runs.append((nb, params))
+    if not runs:
+        raise FileNotFoundError(f"no report notebooks (*.ipynb) in {notebooks}")
     if jobs is None:
         jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     jobs = max(1, min(jobs, len(runs)))
