@@ -19,7 +19,8 @@ NOTEBOOK_MACHINERY = ("papermill", "nbconvert", "nbformat")
 
 def loaded_after(code: str) -> set[str]:
     """The HEAVY modules in sys.modules after running ``code`` in a fresh interpreter."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    probe = (f"{code}\nimport json, sys\n"
+             f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -36,7 +37,8 @@ def test_first_use_loads_what_the_name_needs():
 def test_validate_command_does_not_load_the_notebook_machinery():
     registry = ROOT / "data" / "synthetic" / "rocca_like.csv"
     code = ("import contextlib, io\nfrom rwe_cart.cli import main\n"
-            f"with contextlib.redirect_stdout(io.StringIO()):\n    code = main(['validate', {str(registry)!r}])\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    code = main(['validate', {str(registry)!r}])\n"
             "assert code == 0, code")
     assert not loaded_after(code) & set(NOTEBOOK_MACHINERY)
 

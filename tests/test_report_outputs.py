@@ -124,7 +124,8 @@ def test_a_failing_notebook_fails_a_parallel_rendering(tmp_path):
 
     for name, source in [("a", "x = 1"), ("b", "raise ValueError('cell failed on purpose')")]:
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
         nbformat.write(nb, tmp_path / f"{name}.ipynb")
     with pytest.raises(PapermillExecutionError, match="cell failed on purpose"):
         render_all(tmp_path, tmp_path / "out", jobs=2)
