@@ -26,9 +26,10 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -e ".[$(EXTRAS)]"
 	@touch $(STAMP)
 
-# The whole suite: unit tests, docstring examples and every report notebook.
+# The whole suite: unit tests, docstring examples and every report notebook
+# (src/rwe_cart/notebooks, run by nbmake).
 test: $(STAMP)
-	$(PY) -m pytest tests src/rwe_cart --nbmake notebooks
+	$(PY) -m pytest tests src/rwe_cart --nbmake
 
 # The suite without executing the report notebooks (used for the other Python versions and
 # the minimum-versions environment in CI).
@@ -39,7 +40,7 @@ test-lib: $(STAMP)
 # cohort; ADSL=... ADTTE=... (and ADRS=...) on a trial's ADaM tables; SUPPRESS_BELOW=k shows counts
 # below k as "<k".
 reports: $(STAMP)
-	$(PY) -m rwe_cart.report --notebooks notebooks --out reports $(if $(DATA),--data $(DATA)) \
+	$(PY) -m rwe_cart.report --out reports $(if $(DATA),--data $(DATA)) \
 		$(if $(LABS),--labs $(LABS)) $(if $(ADSL),--adsl $(ADSL)) $(if $(ADTTE),--adtte $(ADTTE)) \
 		$(if $(ADRS),--adrs $(ADRS)) \
 		$(if $(SUPPRESS_BELOW),--suppress-below $(SUPPRESS_BELOW))

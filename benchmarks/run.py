@@ -1,7 +1,8 @@
 """Run every benchmark script (`benchmarks/bench_*.py`) one after another and print their
 tables: `make bench`. Each script times rwe_cart against lifelines / statsmodels (and R
 when `Rscript` is on PATH) on the same seeded data and prints ratios (`bench_memory`
-compares the peak memory of a Cox fit with R's instead); none is a test.
+compares the peak memory of a Cox fit with R's instead; `bench_import` the start-up time of
+`import rwe_cart` and `rwe-cart validate` with `import pandas`'s); none is a test.
 
 Usage: python benchmarks/run.py [name ...]   e.g. `python benchmarks/run.py km cox`
 """

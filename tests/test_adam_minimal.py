@@ -143,7 +143,7 @@ def test_registry_file_without_a_column_vs_with_empty_cells():
 def test_report_06_renders_on_the_minimal_adam_and_says_what_it_cannot_show(tmp_path):
     from rwe_cart.report import render_notebook
 
-    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "06_zuma3_adam.ipynb"
+    notebook = Path(__file__).resolve().parents[1] / "src" / "rwe_cart" / "notebooks" / "06_zuma3_adam.ipynb"
     html = render_notebook(notebook, tmp_path, {"adsl": str(DATA / "adam_minimal_adsl.csv"),
                                                 "adtte": str(DATA / "adam_minimal_adtte.csv"), "adrs": None})
     text = html.read_text(encoding="utf-8")

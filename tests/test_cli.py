@@ -1,4 +1,7 @@
-"""rwe-cart validate: exit 0 valid, 1 invalid (every problem printed), 2 unreadable."""
+"""rwe-cart validate: exit 0 valid, 1 invalid (every problem printed), 2 unreadable; rwe-cart
+report hands its options to the report runner."""
+import pytest
+
 import rwe_cart.cli as cli
 from test_cohort import base_frame
 
@@ -84,3 +87,18 @@ def test_validate_excel_dates_option(tmp_path, capsys):
     assert cli.main(["validate", str(p)]) == 1
     assert "excel_dates=True" in capsys.readouterr().out
     assert cli.main(["validate", str(p), "--excel-dates"]) == 0
+
+
+def test_report_passes_its_options_to_the_report_runner(monkeypatch, tmp_path):
+    from rwe_cart import report
+
+    seen = {}
+    monkeypatch.setattr(report, "render_all",
+                        lambda notebooks, out, params, jobs: seen.update(out=out, jobs=jobs, **params))
+    assert cli.main(["report", "--out", str(tmp_path), "--jobs", "1", "--suppress-below", "5"]) == 0
+    assert seen == {"out": tmp_path, "jobs": 1, "suppress_below": 5}
+
+
+def test_validate_rejects_an_unknown_option(tmp_path):
+    with pytest.raises(SystemExit):
+        cli.main(["validate", str(tmp_path / "x.csv"), "--no-such-option"])

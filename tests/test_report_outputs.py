@@ -81,7 +81,8 @@ def test_make_reports_arguments_reach_the_notebooks(monkeypatch, tmp_path):
     from rwe_cart import report
 
     seen = {}
-    monkeypatch.setattr(report, "render_all", lambda notebooks, out, params: seen.update(params))
+    monkeypatch.setattr(report, "render_all",
+                        lambda notebooks, out, params, jobs: seen.update(params))
     report.main(["--data", "reg.csv", "--suppress-below", "5", "--out", str(tmp_path)])
     assert seen["data"].endswith("reg.csv") and seen["suppress_below"] == 5
     assert seen["labs"] is None  # the bundled labs belong to the bundled cohort, not to --data
@@ -100,11 +101,9 @@ def test_make_reports_arguments_reach_the_notebooks(monkeypatch, tmp_path):
 
 
 def test_every_report_notebook_declares_the_parameters_make_reports_passes():
-    from pathlib import Path
+    from rwe_cart.report import accepted_parameters, bundled_notebooks
 
-    from rwe_cart.report import accepted_parameters
-
-    notebooks = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+    notebooks = sorted(bundled_notebooks().glob("*.ipynb"))
     assert len(notebooks) == 6
     for nb in notebooks:
         accepted = accepted_parameters(nb)
@@ -121,3 +120,26 @@ def test_a_result_with_a_table_is_suppressed_in_its_extra_count_columns(tmp_path
     csv = pd.read_csv(tmp_path / "grid.csv", dtype=str)
     assert f"<{k}" in csv["exposed"].tolist()
     assert f">&lt;{k}<" in shown.data
+
+
+def test_a_failing_notebook_fails_a_parallel_rendering(tmp_path):
+    import nbformat
+    from papermill import PapermillExecutionError
+
+    from rwe_cart.report import render_all
+
+    for name, source in [("a", "x = 1"), ("b", "raise ValueError('cell failed on purpose')")]:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    with pytest.raises(PapermillExecutionError, match="cell failed on purpose"):
+        render_all(tmp_path, tmp_path / "out", jobs=2)
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_a_folder_without_notebooks_is_an_error_not_an_empty_report(tmp_path):
+    from rwe_cart.report import render_all
+
+    with pytest.raises(FileNotFoundError, match="no report notebooks"):
+        render_all(tmp_path / "notebooks", tmp_path / "out")

@@ -1,7 +1,8 @@
-"""The report set: rendered twice from the notebooks with small-cell suppression on, it
-must leak no identifier or calendar date of any input, show no count below the threshold in
-any exported table, and give the same numbers both times. (The default rendering, without
-suppression, runs under nbmake.)"""
+"""The report set: rendered twice from the bundled notebooks with small-cell suppression on
+(one notebook after another, then in parallel processes), it must leak no identifier or
+calendar date of any input, show no count below the threshold in any exported table, and
+give the same numbers both times. (The default rendering, without suppression, runs under
+nbmake.)"""
 import json
 import re
 from pathlib import Path
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from rwe_cart.io.registry import file_sha256
-from rwe_cart.report import render_all
+from rwe_cart.report import bundled_notebooks, render_all
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT / "data" / "synthetic"
@@ -32,9 +33,9 @@ GENERATED = re.compile(r"Report generated \d{4}-\d{2}-\d{2}")
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     runs = []
-    for k in range(2):
+    for k, jobs in enumerate([1, 2]):
         out = tmp_path_factory.mktemp(f"reports{k}")
-        render_all(ROOT / "notebooks", out, {"suppress_below": K})
+        render_all(bundled_notebooks(), out, {"suppress_below": K}, jobs=jobs)
         runs.append(out)
     return runs
 
@@ -46,7 +47,7 @@ def html_files(out: Path) -> list[Path]:
 def test_every_notebook_has_a_report_and_a_manifest(two_runs):
     out = two_runs[0]
     names = {p.stem for p in html_files(out)}
-    assert names == {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert names == {p.stem for p in bundled_notebooks().glob("*.ipynb")}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["inputs_sha256"]["rocca_like.csv"] == file_sha256(DATA)
     assert {n["notebook"] for n in manifest["notebooks"]} == {f"{n}.ipynb" for n in names}

@@ -53,15 +53,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     v.add_argument("--sheet", default=0, help="Excel sheet name or 0-based index")
     v.add_argument("--excel-dates", action=argparse.BooleanOptionalAction, default=None,
                    help="read numbers in date columns as Excel serial days (default: on for Excel files)")
-    r = sub.add_parser("report", help="render the report notebooks to HTML (what `make reports` runs)")
-    r.add_argument("rest", nargs=argparse.REMAINDER)
-    args = ap.parse_args(argv)
-    if args.command == "validate":
-        sheet = int(args.sheet) if isinstance(args.sheet, str) and args.sheet.isdigit() else args.sheet
-        return validate(args.file, date_format=args.date_format, partial_dates=args.partial_dates,
-                        sep=args.sep, decimal=args.decimal, encoding=args.encoding, sheet=sheet,
-                        excel_dates=args.excel_dates)
-    return report.main(args.rest)
+    # `report` takes the options of `python -m rwe_cart.report` (its --help lists them), passed
+    # on untouched: argparse.REMAINDER would not capture a first argument starting with "-".
+    sub.add_parser("report", add_help=False,
+                   help="render the report notebooks to HTML (what `make reports` runs)")
+    args, rest = ap.parse_known_args(argv)
+    if args.command == "report":
+        return report.main(rest)
+    if rest:
+        ap.error(f"unrecognized arguments: {' '.join(rest)}")
+    sheet = int(args.sheet) if isinstance(args.sheet, str) and args.sheet.isdigit() else args.sheet
+    return validate(args.file, date_format=args.date_format, partial_dates=args.partial_dates,
+                    sep=args.sep, decimal=args.decimal, encoding=args.encoding, sheet=sheet,
+                    excel_dates=args.excel_dates)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import pyreadstat
 
 from ..cohort import Cohort, build_cohort
 from ..schema import (CONTRACT_COLUMNS, REQUIRED, RESPONSES_CR, CohortValidationError, _missing, _problems,
@@ -70,6 +69,8 @@ def read_adam(source: str | Path | pd.DataFrame, *, encoding: str | None = None)
     elif suffix in (".xpt", ".sas7bdat"):
         if path.stat().st_size == 0:
             raise UnreadableTableError(f"cannot read {path.name}: the file is empty (0 bytes)")
+        import pyreadstat  # only SAS files need it; a registry check should not pay for it
+
         reader = pyreadstat.read_xport if suffix == ".xpt" else pyreadstat.read_sas7bdat
         try:
             frame, _ = reader(str(path), **({"encoding": encoding} if encoding else {}))
