@@ -70,7 +70,7 @@ def bench_km(rows: int) -> None:
                                                                     "robust": False}),
                       ("weighted, IJ by row", {"weights": "w"}),
                       ("weighted, IJ by id", {"weights": "w", "id": "id"})):
-        t, _ = timed(lambda: rc.kaplan_meier(df, "stop", "event", entry="start", by="g",
+        t, _ = timed(lambda: rc.kaplan_meier(df, "stop", "event", start="start", by="g",
                                              **kw))
         print(f"kaplan_meier {rows} rows  {label:22s} {t:7.3f} s")
 

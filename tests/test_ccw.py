@@ -17,7 +17,7 @@ from rwe_cart.synthetic import rocca
 
 G = 120.0
 
-# id, time, event, treat_time, time zero; what each clone should be (stop, event, artificial)
+# id, time, event, exposure_time, time zero; what each clone should be (stop, event, artificial)
 TINY = [
     # treated at 50 (in grace), event at 300: never-arm censored at 50; treat-arm event
     ("P1", 300, 1, 50, 0, (50, 0, True), (300, 1, False)),
@@ -55,7 +55,7 @@ def tiny_frame() -> pd.DataFrame:
 
 
 def test_clone_censor_by_hand():
-    out = clone_censor(tiny_frame(), id="id", time="time", event="event", treat_time="a",
+    out = clone_censor(tiny_frame(), id="id", time="time", event="event", exposure_time="a",
                        eligible_time="zero", grace=G)
     assert set(out.attrs["excluded"]["id"]) == {"X1", "X2", "X3"}
     reasons = dict(zip(out.attrs["excluded"]["id"], out.attrs["excluded"]["reason"]))
@@ -77,7 +77,7 @@ def test_clone_rows_and_weights_without_covariates_are_one():
     df = tiny_frame().iloc[:len(TINY)]
     df = pd.concat([df.assign(id=df["id"] + f"_{k}") for k in range(6)], ignore_index=True)
     for kind in ("cox", "logistic"):
-        res = ccw(df, id="id", time="time", event="event", treat_time="a",
+        res = ccw(df, id="id", time="time", event="event", exposure_time="a",
                   eligible_time="zero", grace=G, horizons=(100,), weight_model=kind,
                   n_boot=0)
         np.testing.assert_allclose(res.clones["weight"], 1.0, rtol=1e-12)
@@ -107,7 +107,7 @@ def test_cox_weights_equal_predicted_treatment_survival():
     # never-arm weight of a row (s, e] = 1 / P(untreated through s | x) from the Cox model
     # of the time to treatment; treat-arm weight after G = 1 / P(treated by G | x)
     df = _cox_weight_data()
-    res = ccw(df, id="id", time="time", event="event", treat_time="a", grace=90,
+    res = ccw(df, id="id", time="time", event="event", exposure_time="a", grace=90,
               covariates=["x", "age"], weight_model="cox", stabilized=False, n_boot=0,
               horizons=(200,))
     treated = df["a"].notna() & ~((df["a"] == df["time"]) & (df["event"] == 1))
@@ -129,12 +129,12 @@ def test_cox_weights_equal_predicted_treatment_survival():
 
 def test_weighted_curves_are_weighted_kaplan_meier_of_the_clone_rows():
     df = _cox_weight_data()
-    res = ccw(df, id="id", time="time", event="event", treat_time="a", grace=90,
+    res = ccw(df, id="id", time="time", event="event", exposure_time="a", grace=90,
               covariates=["x"], weight_model="logistic", n_boot=0, horizons=(100, 200))
     assert isinstance(res.km, KaplanMeier)
     assert res.km.groups == ("never treated", "treated within 90 days")
     cl = res.clones.assign(arm=res.clones["arm"].map({0: "a", 1: "b"}))
-    km = rc.kaplan_meier(cl, "stop", "event", entry="start", weights="weight",
+    km = rc.kaplan_meier(cl, "stop", "event", start="start", weights="weight",
                          id="patient", by="arm")
     np.testing.assert_allclose(res.km.table["survival"], km.table["survival"])
     np.testing.assert_allclose(res.km.table["std_err"], km.table["std_err"])
@@ -154,7 +154,7 @@ def test_weighted_curves_are_weighted_kaplan_meier_of_the_clone_rows():
 
 def test_truncation_caps_weights():
     df = _cox_weight_data()
-    res = ccw(df, id="id", time="time", event="event", treat_time="a", grace=90,
+    res = ccw(df, id="id", time="time", event="event", exposure_time="a", grace=90,
               covariates=["x", "age"], weight_model="cox", stabilized=False,
               truncate=(1, 95), n_boot=0, horizons=(200,))
     w = res.clones["weight"]
@@ -168,7 +168,7 @@ def test_truncation_caps_weights():
 
 def test_row_order_does_not_matter():
     df = _cox_weight_data()
-    kw = dict(id="id", time="time", event="event", treat_time="a", grace=90,
+    kw = dict(id="id", time="time", event="event", exposure_time="a", grace=90,
               covariates=["x", "age"], n_boot=0, horizons=(200,))
     a = ccw(df, **kw)
     b = ccw(df.sample(frac=1, random_state=4), **kw)
@@ -216,7 +216,7 @@ def window_study():
 
 
 def _window_ccw(df, covariates, **kw):
-    return ccw(df, id="id", time="time", event="event", treat_time="hsct",
+    return ccw(df, id="id", time="time", event="event", exposure_time="hsct",
                eligible_time=DAY0, grace=10, covariates=covariates, horizons=(HORIZON,),
                n_boot=0, **kw).contrasts.iloc[0]
 
@@ -333,7 +333,7 @@ def test_other_endpoints_and_time_zero(rocca_cohort):
 
 # -- input errors --------------------------------------------------------------------------
 def _base_kw():
-    return dict(id="id", time="time", event="event", treat_time="a", grace=90,
+    return dict(id="id", time="time", event="event", exposure_time="a", grace=90,
                 n_boot=0, horizons=(200,))
 
 

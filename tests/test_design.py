@@ -33,13 +33,13 @@ def test_bool_and_factor_columns_have_one_name_in_every_model():
         names[f"fine_gray {method}"] = list(fg.summary["term"])
     rows = rc.split_timeline(d, id="id", time="time", event="event",
                              exposures={"treated": "treat_time"})
-    tv = rc.time_varying_cox(rows, start="start", stop="stop", event="event",
+    tv = rc.time_varying_cox(rows, start="start", time="stop", event="event",
                              exposure="treated", covariates=covs, id="id")
     names["time_varying_cox"] = [t for t in tv.extra["model"].summary["term"] if t != "treated"]
     lm = rc.landmark_cox(d, time="time", event="event", at=60, exposure_time="treat_time",
                          covariates=covs)
     names["landmark_cox"] = [t for t in lm.extra["model"].summary["term"] if t != "exposed"]
-    cw = rc.ccw(d, id="id", time="time", event="event", treat_time="treat_time", grace=60,
+    cw = rc.ccw(d, id="id", time="time", event="event", exposure_time="treat_time", grace=60,
                 covariates=covs, n_boot=0, horizons=(90,))
     names["ccw weight model"] = list(cw.weight_model["covariates"])
     names["formula"] = list(rc.cox("Surv(time, event) ~ age + male + C(stage)", d)

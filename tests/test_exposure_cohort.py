@@ -205,7 +205,7 @@ def test_landmark_grid_and_supermodel_on_rocca(rocca):
 
 
 def test_effect_modification_by_mrd_and_prior_hsct(rocca):
-    em = X.effect_modification(rocca, "mrd_negative", "PFS", covariates=["age"])
+    em = X.effect_modification(rocca, "PFS", factor="mrd_negative", covariates=["age"])
     assert em.table["level"].tolist() == [False, True]
     assert set(em.tests["test"]) == {"likelihood_ratio", "wald"}
     assert (em.tests["df"] == 1).all() and em.note == ""
@@ -213,7 +213,7 @@ def test_effect_modification_by_mrd_and_prior_hsct(rocca):
     assert em.table["n"].sum() == X.time_varying(rocca, "PFS").n
     # prior HSCT: 4 transplanted in remission, none with a PFS event after HSCT -> the
     # interaction is not estimable; reported with the reason, per-level rows kept
-    em2 = X.effect_modification(rocca, "prior_hsct", "PFS")
+    em2 = X.effect_modification(rocca, "PFS", factor="prior_hsct")
     assert em2.interaction_model is None and "not estimable" in em2.note
     assert em2.tests["statistic"].isna().all()
     assert len(em2.table) == 2 and em2.table["hr"].notna().sum() == 1
@@ -248,7 +248,7 @@ def test_competing_view(rocca):
 @pytest.mark.parametrize("name", ["rocca", "zuma3"])
 def test_hsct_effect_table(name, request):
     cohort = request.getfixturevalue(name)
-    res = rc.hsct_effect(cohort, "PFS", methods=FAST, landmark=100)
+    res = rc.hsct_effect(cohort, "PFS", methods=FAST, at=100)
     assert isinstance(res, rc.ExposureComparison)
     assert list(res.table.columns) == COLUMNS
     assert res.table["method"].tolist() == list(FAST)
@@ -296,7 +296,7 @@ def test_hsct_effect_default_methods_run_or_say_why(zuma3):
 def test_hsct_effect_options(rocca):
     res = rc.hsct_effect(rocca, "PFS", methods=["time_varying", "naive", "landmark"],
                          covariates=CONFOUNDERS, population="responders",
-                         time_varying={"robust": True}, landmark="median")
+                         time_varying={"robust": True}, at="median")
     assert res["time_varying"].extra["robust"]
     assert res["naive"].n == int(rocca.patients["best_response"].isin(
         ["CR", "CRi", "CRh"]).sum())
@@ -310,7 +310,7 @@ def test_hsct_effect_options(rocca):
 
 
 def test_hsct_effect_lists_unestimable_methods(rocca):
-    res = rc.hsct_effect(rocca, "PFS", methods=["time_varying", "landmark"], landmark=30)
+    res = rc.hsct_effect(rocca, "PFS", methods=["time_varying", "landmark"], at=30)
     assert res.methods == ("time_varying",)
     assert res.skipped["landmark"].startswith("not estimable")   # nobody transplanted by day 30
     with pytest.raises(KeyError, match="skipped: landmark"):
@@ -350,7 +350,7 @@ def test_competing_view_keeps_the_cause_that_is_estimable():
     assert nrm.events == int(view.meta["rows"]["cause"].eq(2).sum())
     with pytest.raises(rc.NotEstimableError):
         rc.time_varying_cox(view.meta["rows"].assign(e=view.meta["rows"]["cause"].eq(2).astype(int)),
-                            start="start", stop="stop", event="e", exposure="hsct", id="patient_id",
+                            start="start", time="stop", event="e", exposure="hsct", id="patient_id",
                             covariates=["age"])
 
 
@@ -394,10 +394,11 @@ def test_hsct_effect_propagates_errors_that_are_not_about_the_data(rocca):
 
 def test_effect_modification_with_firth_keeps_the_level_without_events_after_hsct(rocca):
     covs = ["mrd_negative", "age"]
-    plain = X.effect_modification(rocca, "prior_hsct", "PFS", covariates=covs)
+    plain = X.effect_modification(rocca, "PFS", factor="prior_hsct", covariates=covs)
     yes = plain.table.set_index("level").loc[True]
     assert np.isnan(yes["hr"]) and "monotone likelihood" in yes["note"]
-    res = X.effect_modification(rocca, "prior_hsct", "PFS", covariates=covs, firth=True)
+    res = X.effect_modification(rocca, "PFS", factor="prior_hsct", covariates=covs,
+                                firth=True)
     assert res.table["hr"].notna().all() and res.tests["p_value"].notna().all()
     # each level's hazard ratio is the Firth fit of that level's rows, profiled for hsct
     for est in res.estimates:

@@ -37,7 +37,7 @@ def test_hand_rows(abc):
 
 def test_mantel_byar_by_hand(abc):
     _, rows = abc
-    est = X.mantel_byar_test(rows, start="start", stop="stop", event="event", exposure="x",
+    est = X.mantel_byar_test(rows, start="start", time="stop", event="event", exposure="x",
                              id="id")
     assert est.extra["observed"] == 1
     assert est.extra["expected"] == pytest.approx(5 / 6, rel=1e-12)
@@ -48,11 +48,11 @@ def test_mantel_byar_by_hand(abc):
 
 def test_time_varying_score_test_by_hand(abc):
     _, rows = abc
-    est = X.time_varying_cox(rows, start="start", stop="stop", event="event", exposure="x",
+    est = X.time_varying_cox(rows, start="start", time="stop", event="event", exposure="x",
                              id="id", ties="breslow")
     assert est.extra["model"].test("score").statistic == pytest.approx(1 / 17, rel=1e-10)
     # no ties here: Efron and Breslow agree
-    efron = X.time_varying_cox(rows, start="start", stop="stop", event="event", exposure="x")
+    efron = X.time_varying_cox(rows, start="start", time="stop", event="event", exposure="x")
     assert efron.hr == pytest.approx(est.hr, rel=1e-12)
     assert efron.n == len(rows)   # without id, n counts rows
 
@@ -128,7 +128,7 @@ def test_censor_keeps_an_event_on_the_exposure_day():
 
 def test_simon_makuch_risk_table_by_hand(abc):
     _, rows = abc
-    sm = X.simon_makuch_curves(rows, start="start", stop="stop", event="event", exposure="x",
+    sm = X.simon_makuch_curves(rows, start="start", time="stop", event="event", exposure="x",
                                id="id", times=[0, 5, 6, 15, 25])
     r = sm.risk_table.set_index(["group", "time"])
     # t = 0: everyone starts unexposed; at 5, B is still at risk unexposed (start < t <= stop)
@@ -149,7 +149,7 @@ def test_risk_table_matches_km_without_switches():
     # no exposure at all: the risk table's n_risk equals the KM's at-risk numbers
     d = pd.DataFrame({"id": range(6), "start": 0.0, "stop": [2.0, 3, 3, 5, 8, 9],
                       "event": [1, 1, 0, 1, 0, 1], "x": [0, 0, 0, 1, 1, 1]})
-    sm = X.simon_makuch_curves(d, start="start", stop="stop", event="event", exposure="x",
+    sm = X.simon_makuch_curves(d, start="start", time="stop", event="event", exposure="x",
                                id="id", times=[1, 3, 4, 8])
     km = rc.kaplan_meier(d, "stop", "event", by="x")
     ar = km.at_risk([1, 3, 4, 8])
@@ -164,20 +164,20 @@ def test_exposure_must_be_binary(abc):
     _, rows = abc
     bad = rows.assign(x=rows["x"] * 2)
     with pytest.raises(ValueError, match="only 0 and 1"):
-        X.time_varying_cox(bad, start="start", stop="stop", event="event", exposure="x")
+        X.time_varying_cox(bad, start="start", time="stop", event="event", exposure="x")
     with pytest.raises(ValueError, match="nobody is exposed"):
-        X.time_varying_cox(rows.assign(x=0), start="start", stop="stop", event="event",
+        X.time_varying_cox(rows.assign(x=0), start="start", time="stop", event="event",
                            exposure="x")
     with pytest.raises(ValueError, match="needs id"):
-        X.time_varying_cox(rows, start="start", stop="stop", event="event", exposure="x",
+        X.time_varying_cox(rows, start="start", time="stop", event="event", exposure="x",
                            robust=True)
     with pytest.raises(ValueError, match="also listed"):
-        X.time_varying_cox(rows, start="start", stop="stop", event="event", exposure="x",
+        X.time_varying_cox(rows, start="start", time="stop", event="event", exposure="x",
                            covariates=["x"])
     # bool exposure is accepted and gives the same fit
-    a = X.time_varying_cox(rows, start="start", stop="stop", event="event", exposure="x")
+    a = X.time_varying_cox(rows, start="start", time="stop", event="event", exposure="x")
     b = X.time_varying_cox(rows.assign(x=rows["x"].astype(bool)), start="start",
-                           stop="stop", event="event", exposure="x")
+                           time="stop", event="event", exposure="x")
     assert a.hr == b.hr
 
 
@@ -276,7 +276,7 @@ def test_supermodel_rejects_bad_degree():
 
 def test_effect_modification_on_heart():
     heart = load_data("heart")
-    em = X.effect_modification_cox(heart, start="start", stop="stop", event="event",
+    em = X.effect_modification_cox(heart, start="start", time="stop", event="event",
                                    exposure="transplant", modifier="surgery",
                                    covariates=["age"], id="id")
     # the interaction model by hand
@@ -299,10 +299,10 @@ def test_effect_modification_on_heart():
         if np.isnan(row.hr):   # reported, not dropped: say why
             assert row.note.startswith("not estimable")
             with pytest.raises(ValueError):
-                X.time_varying_cox(sub, start="start", stop="stop", event="event",
+                X.time_varying_cox(sub, start="start", time="stop", event="event",
                                    exposure="transplant", covariates=["age"], id="id")
             continue
-        est = X.time_varying_cox(sub, start="start", stop="stop", event="event",
+        est = X.time_varying_cox(sub, start="start", time="stop", event="event",
                                  exposure="transplant", covariates=["age"], id="id")
         assert row.hr == pytest.approx(est.hr, rel=1e-12)
     assert em.table["hr"].notna().any()
@@ -316,7 +316,7 @@ def test_cause_specific_cox_equals_cox_per_cause():
     rng = np.random.default_rng(3)
     d = pd.DataFrame({"id": range(60), "start": 0.0, "stop": rng.integers(1, 50, 60) * 1.0,
                       "cause": rng.integers(0, 3, 60), "x": rng.integers(0, 2, 60)})
-    out = X.exposure_cause_specific_cox(d, start="start", stop="stop", cause="cause",
+    out = X.exposure_cause_specific_cox(d, start="start", time="stop", cause="cause",
                                         exposure="x", id="id",
                                         cause_names={1: "relapse", 2: "NRM"})
     assert list(out) == ["relapse", "NRM"]
@@ -344,7 +344,7 @@ def test_incidence_after_exposure_shifts_the_clock():
 
 def test_result_repr_and_html(abc):
     _, rows = abc
-    est = X.time_varying_cox(rows, start="start", stop="stop", event="event", exposure="x")
+    est = X.time_varying_cox(rows, start="start", time="stop", event="event", exposure="x")
     assert "time_varying: HR" in repr(est)
     assert "Estimates" in est._repr_html_()
     assert est.label == "Time-varying Cox" and not est.biased and est.has_hr

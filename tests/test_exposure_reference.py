@@ -61,7 +61,7 @@ def _check_estimate(est, v, term):
 ])
 def test_time_varying_cox_matches_r(heart, key, options):
     v = load_case("heart_cox_td")["values"][key]
-    est = X.time_varying_cox(heart, start="start", stop="stop", event="event",
+    est = X.time_varying_cox(heart, start="start", time="stop", event="event",
                              exposure="transplant", covariates=HEART_COV, id="id", **options)
     _check_model(est.extra["model"], v)
     _check_estimate(est, v, "transplant")
@@ -77,7 +77,7 @@ def test_time_varying_cox_matches_r(heart, key, options):
 
 def test_time_varying_transplant_age_matches_r(heart):
     v = load_case("heart_cox_naive")["values"]["td_transplant_age"]
-    est = X.time_varying_cox(heart, start="start", stop="stop", event="event",
+    est = X.time_varying_cox(heart, start="start", time="stop", event="event",
                              exposure="transplant", covariates=["age"], id="id")
     _check_model(est.extra["model"], v)
     _check_estimate(est, v, "transplant")
@@ -102,7 +102,7 @@ def test_naive_vs_time_varying_shows_immortal_time_bias(heart, jasa):
     v = load_case("heart_cox_naive")["values"]
     naive = X.naive_cox(jasa, time="futime", event="fustat", exposure="transplant",
                         covariates=["age"])
-    tv = X.time_varying_cox(heart, start="start", stop="stop", event="event",
+    tv = X.time_varying_cox(heart, start="start", time="stop", event="event",
                             exposure="transplant", covariates=["age"], id="id")
     # the same contrast as R: an apparent benefit that vanishes with transplant time-dependent
     np.testing.assert_allclose(np.log(tv.hr) - np.log(naive.hr),
@@ -112,7 +112,7 @@ def test_naive_vs_time_varying_shows_immortal_time_bias(heart, jasa):
 
 def test_mantel_byar_matches_r(heart):
     v = load_case("heart_mantel_byar")["values"]
-    est = X.mantel_byar_test(heart, start="start", stop="stop", event="event",
+    est = X.mantel_byar_test(heart, start="start", time="stop", event="event",
                              exposure="transplant", id="id")
     np.testing.assert_allclose(est.extra["statistic"], v["statistic"], rtol=RTOL)
     np.testing.assert_allclose(est.extra["p_value"], v["p"], rtol=RTOL)
@@ -134,7 +134,7 @@ SM_COLUMNS = {"time": "time", "n_risk": "n_risk", "n_event": "n_event",
 
 def test_simon_makuch_matches_r(heart):
     v = load_case("heart_simon_makuch")["values"]
-    sm = X.simon_makuch_curves(heart, start="start", stop="stop", event="event",
+    sm = X.simon_makuch_curves(heart, start="start", time="stop", event="event",
                                exposure="transplant", id="id")
     assert isinstance(sm, X.SimonMakuch) and isinstance(sm.km, rc.KaplanMeier)
     assert sm.km.conf_type == v["conf_type"]
@@ -147,13 +147,13 @@ def test_simon_makuch_matches_r(heart):
             np.testing.assert_allclose(g[col].to_numpy(dtype=float), as_array(r[key]),
                                        rtol=RTOL, err_msg=f"transplant={value} {col}")
     # the call the brief names gives the same curves
-    km = rc.kaplan_meier(heart, "stop", "event", entry="start", by="transplant")
+    km = rc.kaplan_meier(heart, "stop", "event", start="start", by="transplant")
     np.testing.assert_array_equal(km.table["survival"], tab["survival"])
 
 
 def test_simon_makuch_moves_are_censorings_of_the_unexposed_curve(heart):
     v = load_case("heart_simon_makuch")["values"]["curves"]["transplant=0"]
-    sm = X.simon_makuch_curves(heart, start="start", stop="stop", event="event",
+    sm = X.simon_makuch_curves(heart, start="start", time="stop", event="event",
                                exposure="transplant", id="id")
     moved = int(sm.risk_table["n_switch"].max())
     # every patient who moved was censored in the transplant=0 curve when moving

@@ -103,7 +103,7 @@ def test_curve_formulas_equal_columns():
           rc.kaplan_meier(jasa, "futime", "fustat").table)
     lt = load_data("left_trunc")
     _same(rc.kaplan_meier("Surv(entry, exit, event) ~ 1", lt).table,
-          rc.kaplan_meier(lt, "exit", "event", entry="entry").table)
+          rc.kaplan_meier(lt, "exit", "event", start="entry").table)
     a = rc.logrank("Surv(futime, death) ~ sex + strata(agecat)", mgus2)
     b = rc.logrank(mgus2, "futime", "death", "sex", strata="agecat")
     assert (a.statistic, a.df, a.p_value) == (b.statistic, b.df, b.p_value)

@@ -141,7 +141,7 @@ def test_edge_ties_matches_r(path):
 
 def test_edge_left_truncation_matches_r(path):
     v = load_case("edge_left_truncation")["values"]
-    km = kaplan_meier(load_data("left_trunc"), "exit", "event", entry="entry")
+    km = kaplan_meier(load_data("left_trunc"), "exit", "event", start="entry")
     assert_frame_matches(km.table, v["km"], TABLE_MAP, "left truncation")
     assert_log_se_matches(km.table, v["km"], "left truncation")
     med = km.median()
@@ -151,7 +151,7 @@ def test_edge_left_truncation_matches_r(path):
 
 def test_simon_makuch_counting_process_matches_r(path):
     v = load_case("heart_simon_makuch")["values"]
-    km = kaplan_meier(load_data("heart"), "stop", "event", by="transplant", entry="start")
+    km = kaplan_meier(load_data("heart"), "stop", "event", by="transplant", start="start")
     assert strata("transplant", km) == list(v["curves"])
     for label in km.groups:
         part = km.table[km.table["group"] == label]
@@ -302,7 +302,7 @@ def test_hand_before_first_time_and_at_risk_order():
 def test_left_truncation_entry_at_event_time_not_at_risk(path):
     # subject 3 enters at 2: not at risk for the death at 2
     df = pd.DataFrame({"entry": [0, 0, 2, 1], "t": [2, 5, 6, 3], "e": [1, 1, 1, 0]})
-    t = kaplan_meier(df, "t", "e", entry="entry").table
+    t = kaplan_meier(df, "t", "e", start="entry").table
     assert t["time"].tolist() == [2, 3, 5, 6]
     assert t["n_risk"].tolist() == [3, 3, 2, 1]
     np.testing.assert_allclose(t["survival"], [2 / 3, 2 / 3, 1 / 3, 0])
@@ -311,7 +311,7 @@ def test_left_truncation_entry_at_event_time_not_at_risk(path):
 def test_fractional_and_negative_entries(path):
     df = pd.DataFrame({"entry": [-2.0, 0.5, 1.5, -1.0], "t": [1.0, 2.0, 3.0, 2.0],
                        "e": [1, 1, 0, 1]})
-    t = kaplan_meier(df, "t", "e", entry="entry").table
+    t = kaplan_meier(df, "t", "e", start="entry").table
     assert t["n_risk"].tolist() == [3, 3, 1]
 
 
@@ -424,7 +424,7 @@ def test_error_entry_not_before_time():
     df = pd.DataFrame({"entry": [0, 5, 2], "t": [3, 5, 1], "e": [1, 1, 0]}, index=[7, 8, 9])
     with pytest.raises(ValueError, match=r"column 'entry' is not before column 't' in "
                                          r"2 rows \(rows 8, 9\)"):
-        kaplan_meier(df, "t", "e", entry="entry")
+        kaplan_meier(df, "t", "e", start="entry")
 
 
 def test_error_missing_group_and_bad_options():
@@ -517,11 +517,11 @@ def test_row_order_does_not_matter(df, rnd):
 def test_counting_and_sort_paths_agree(df):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(km_module, "_BIN_MAX_TIME", -1)
-        a = kaplan_meier(df, "time", "event", by="g", entry="entry").table
-    b = kaplan_meier(df, "time", "event", by="g", entry="entry").table
+        a = kaplan_meier(df, "time", "event", by="g", start="entry").table
+    b = kaplan_meier(df, "time", "event", by="g", start="entry").table
     pd.testing.assert_frame_equal(a, b)
     # the definition, without R's merging of near-equal entry and stop times
-    exact = kaplan_meier(df, "time", "event", by="g", entry="entry", timefix=False).table
+    exact = kaplan_meier(df, "time", "event", by="g", start="entry", timefix=False).table
     for label, part in exact.groupby("group", sort=False):
         times, risk, dead, surv = naive_km(df[df["g"] == label], entry="entry")
         np.testing.assert_array_equal(part["n_risk"], risk)

@@ -34,7 +34,7 @@ def _fit(case: dict):
     o = case["options"]
     time, event = ("stop", "event") if case["data"] == "cp" else ("time", "status")
     return kaplan_meier(df, time, event, weights=o.get("weights"), by=o.get("by"),
-                        entry=o.get("entry"), id=o.get("id"), robust=o.get("robust"),
+                        start=o.get("entry"), id=o.get("id"), robust=o.get("robust"),
                         conf_type=o.get("conf_type", "log"))
 
 
@@ -154,8 +154,8 @@ def test_splitting_rows_of_a_subject_changes_nothing():
     first = df.assign(stop=cut, event=0)
     second = df.assign(start=cut)
     split = pd.concat([first, second], ignore_index=True)
-    a = kaplan_meier(df, "stop", "event", entry="start", weights="w", id="id").table
-    b = kaplan_meier(split, "stop", "event", entry="start", weights="w", id="id").table
+    a = kaplan_meier(df, "stop", "event", start="start", weights="w", id="id").table
+    b = kaplan_meier(split, "stop", "event", start="start", weights="w", id="id").table
     b = b[b["time"].isin(a["time"])].reset_index(drop=True)  # split rows add times
     for col in ("n_risk", "n_event", "n_censor", "survival", "std_err", "cumhaz",
                 "std_chaz"):
@@ -171,8 +171,8 @@ def test_scaling_weights_changes_nothing_under_ij():
 
 def test_row_order_does_not_matter():
     df = pd.DataFrame(DOC["data"]["cp"])
-    a = kaplan_meier(df, "stop", "event", entry="start", weights="w", id="id", by="arm")
-    b = kaplan_meier(df.sample(frac=1, random_state=5), "stop", "event", entry="start",
+    a = kaplan_meier(df, "stop", "event", start="start", weights="w", id="id", by="arm")
+    b = kaplan_meier(df.sample(frac=1, random_state=5), "stop", "event", start="start",
                      weights="w", id="id", by="arm")
     pd.testing.assert_frame_equal(a.table, b.table, rtol=1e-12)
 
@@ -190,8 +190,8 @@ def test_cluster_of_many_rows_is_precise():
     long = pd.concat(pieces, ignore_index=True)
     long = long[long["stop"] > long["start"]].copy()
     long["event"] = np.where(long["stop"] == stop[long["id"]], long["event"], 0)
-    a = kaplan_meier(df, "stop", "event", entry="start", weights="w", id="id").table
-    b = kaplan_meier(long, "stop", "event", entry="start", weights="w", id="id").table
+    a = kaplan_meier(df, "stop", "event", start="start", weights="w", id="id").table
+    b = kaplan_meier(long, "stop", "event", start="start", weights="w", id="id").table
     b = b[b["time"].isin(a["time"])].reset_index(drop=True)
     np.testing.assert_allclose(b["std_err"], a["std_err"], rtol=1e-10, atol=1e-15)
 
@@ -219,7 +219,7 @@ def test_weights_must_be_numeric():
 def test_robust_with_entry_needs_id():
     df = pd.DataFrame(DOC["data"]["cp"])
     with pytest.raises(ValueError, match="needs id="):
-        kaplan_meier(df, "stop", "event", entry="start", weights="w", robust=True)
+        kaplan_meier(df, "stop", "event", start="start", weights="w", robust=True)
     with pytest.raises(TypeError, match="robust must be"):
         kaplan_meier(df, "stop", "event", weights="w", robust="yes")
 

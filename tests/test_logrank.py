@@ -128,7 +128,7 @@ def test_left_truncation_matches_coxph_score_test(path):
     case = own_cases()["left_truncation"]
     v = case["values"]
     df = pd.DataFrame(case["frame"])
-    res = logrank(df, "time", "status", "group", entry="entry")
+    res = logrank(df, "time", "status", "group", start="entry")
     tab = res.table
     assert tab["group"].tolist()[1:] == v["group"]
     assert_close(tab["o_minus_e"].iloc[1:], v["o_minus_e"], "O - E")
@@ -202,7 +202,7 @@ def test_groups_never_at_risk_together_give_finite_statistic(path):
     # group b enters the study after everyone in group a has left: V is singular
     df = pd.DataFrame({"time": [1, 2, 3, 10, 11, 12], "event": [1, 1, 1, 1, 1, 0],
                        "entry": [0, 0, 0, 5, 5, 5], "arm": ["a"] * 3 + ["b"] * 3})
-    res = logrank(df, "time", "event", "arm", entry="entry")
+    res = logrank(df, "time", "event", "arm", start="entry")
     assert res.meta["singular"] and res.statistic == 0.0 and res.df == 1
     np.testing.assert_allclose(res.table["o_minus_e"], 0.0, atol=1e-15)
 
@@ -211,7 +211,7 @@ def test_late_entry_at_an_event_time_is_not_at_risk(path):
     # subject 3 enters at t=2, when subject 2 dies: not in that risk set
     df = pd.DataFrame({"entry": [0, 0, 2, 0], "time": [1, 2, 5, 6], "event": [1, 1, 1, 0],
                        "arm": ["a", "b", "b", "a"]})
-    res = logrank(df, "time", "event", "arm", entry="entry")
+    res = logrank(df, "time", "event", "arm", start="entry")
     # risk sets (a, b): t=1 (2, 1), t=2 (1, 1), t=5 (1, 1)
     np.testing.assert_allclose(res.table["expected"], [2 / 3 + 1 / 2 + 1 / 2,
                                                        1 / 3 + 1 / 2 + 1 / 2], rtol=1e-14)
@@ -221,7 +221,7 @@ def test_entries_before_every_time_change_nothing(path):
     lung = load_data("lung")
     a = logrank(lung, "time", "status", "sex")
     for value in (-1, 0):
-        b = logrank(lung.assign(e=value), "time", "status", "sex", entry="e")
+        b = logrank(lung.assign(e=value), "time", "status", "sex", start="e")
         np.testing.assert_allclose(b.statistic, a.statistic, rtol=1e-12)
         np.testing.assert_allclose(b.meta["var"], a.meta["var"], rtol=1e-12)
 
@@ -247,14 +247,14 @@ def test_timefix_with_entries_merges_over_entries_and_times(path):
     rng = np.random.default_rng(2)
     noisy = df.assign(time=df["time"] + rng.uniform(0, 1e-10, len(df)),
                       entry=df["entry"] + rng.uniform(0, 1e-10, len(df)))
-    a = logrank(noisy, "time", "status", "group", entry="entry")
+    a = logrank(noisy, "time", "status", "group", start="entry")
     assert_close(a.statistic, case["values"]["chisq"], "chisq after merging")
     # an entry merged onto its own exit time leaves an empty interval: an error, as R
     bad = pd.DataFrame({"entry": [1.0, 0.0], "time": [1.0 + 1e-12, 2.0], "event": [1, 1],
                         "g": ["a", "b"]})
     with pytest.raises(ValueError, match="interval has length 0; pass timefix=False"):
-        logrank(bad, "time", "event", "g", entry="entry")
-    logrank(bad, "time", "event", "g", entry="entry", timefix=False)
+        logrank(bad, "time", "event", "g", start="entry")
+    logrank(bad, "time", "event", "g", start="entry", timefix=False)
 
 
 def test_row_merging_follows_aeqsurv_cuts():
@@ -304,7 +304,7 @@ def test_result_is_frozen_and_prints():
 # ---------------------------------------------------------------------------------------
 def test_input_errors():
     df = small()
-    with pytest.raises(ValueError, match=r"column 'arms' \(argument group\) not found"):
+    with pytest.raises(ValueError, match=r"column 'arms' \(argument by\) not found"):
         logrank(df, "time", "event", "arms")
     with pytest.raises(ValueError, match=r"column 'time' has 2 negative values "
                                          r"\(rows 1, 4\); times must be >= 0"):
@@ -318,8 +318,8 @@ def test_input_errors():
         logrank(df.assign(arm="a"), "time", "event", "arm")
     with pytest.raises(ValueError, match=r"column 'entry' is not before column 'time' in "
                                          r"1 row \(row 0\)"):
-        logrank(df.assign(entry=[1, 0, 0, 0, 0, 0]), "time", "event", "arm", entry="entry")
-    with pytest.raises(ValueError, match="both as group and as strata"):
+        logrank(df.assign(entry=[1, 0, 0, 0, 0, 0]), "time", "event", "arm", start="entry")
+    with pytest.raises(ValueError, match="both as by and as strata"):
         logrank(df, "time", "event", "arm", strata="arm")
     with pytest.raises(ValueError, match=r"rho must be a finite number >= 0"):
         logrank(df, "time", "event", "arm", rho=-1)
@@ -404,7 +404,7 @@ def test_all_paths_match_the_definition(df, use_entry, use_strata, rho, gamma):
                 mp.setattr(lr_module, "_BIN_MAX_TIME", -1)
             if not packed:
                 mp.setattr(lr_module, "_pack_shift", lambda *args: None)
-            results.append(logrank(df, "time", "event", "g", entry=entry, strata=strata,
+            results.append(logrank(df, "time", "event", "g", start=entry, strata=strata,
                                    rho=rho, gamma=gamma, timefix=False))
     for res in results:
         np.testing.assert_allclose(res.table["observed"], O, rtol=1e-10, atol=1e-12)

@@ -70,7 +70,7 @@ def ci1():
 @pytest.fixture(scope="module")
 def sm_km():
     rows = rc.split_timeline(simulate_hsct(), id="id", time="time", event="event", exposures={"hsct": "t_hsct"})
-    return kaplan_meier(rows, "stop", "event", entry="start", by="hsct")
+    return kaplan_meier(rows, "stop", "event", start="start", by="hsct")
 
 
 def landmark_results(landmarks=(30, 60, 90, 120, 150, 180), curves_at=(60, 120)):
@@ -510,7 +510,7 @@ def test_simon_makuch_result_counts_patients_in_each_state():
     exposure = pytest.importorskip("rwe_cart.exposure")
     df = simulate_hsct()
     rows = rc.split_timeline(df, id="id", time="time", event="event", exposures={"hsct": "t_hsct"})
-    sm = exposure.simon_makuch_curves(rows, start="start", stop="stop", event="event", exposure="hsct", id="id")
+    sm = exposure.simon_makuch_curves(rows, start="start", time="stop", event="event", exposure="hsct", id="id")
     fig = plot_simon_makuch(sm)
     (ax,) = labelled(fig, "km")
     ticks = ax.get_xticks()
@@ -527,7 +527,7 @@ def test_simon_makuch_result_counts_patients_in_each_state():
 
 
 def test_simon_makuch_on_the_bundled_registry():
-    km = kaplan_meier(rc.datasets.rocca_like().timeline("PFS"), "stop", "event", entry="start", by="hsct")
+    km = kaplan_meier(rc.datasets.rocca_like().timeline("PFS"), "stop", "event", start="start", by="hsct")
     fig = plot_simon_makuch(km, suppress_below=5)
     (ax,) = labelled(fig, "km")
     flat = [s for row in count_rows(table_of(ax)) for s in row]

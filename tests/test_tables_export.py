@@ -123,7 +123,7 @@ def test_suppression_none_returns_an_unchanged_copy():
 
 @pytest.mark.parametrize("k", [0, True, 2.5, -3, "5"])
 def test_suppression_rejects_bad_k(k):
-    with pytest.raises(ValueError, match=r"k must be a positive integer .* got " + re.escape(repr(k))):
+    with pytest.raises(ValueError, match=r"suppress_below must be a positive integer .* got " + re.escape(repr(k))):
         suppress_counts(pd.DataFrame({"n": [1]}), k)
 
 

@@ -57,7 +57,11 @@ def test_wheel_carries_license_and_typing_marker(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "rwe_cart/py.typed" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
-    assert not any(n.startswith(("tests/", "notebooks/", "benchmarks/")) for n in names)
+    assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
+    # the report notebooks `rwe-cart report` renders
+    shipped = {n.rsplit("/", 1)[1] for n in names if n.startswith("rwe_cart/notebooks/")}
+    in_tree = {p.name for p in (ROOT / "src" / "rwe_cart" / "notebooks").glob("*.ipynb")}
+    assert shipped == in_tree and len(in_tree) >= 6
 
 
 def test_plain_install_has_no_extras(installed):

@@ -28,6 +28,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ._deprecate import renamed
+
 __all__ = [
     "HEMATOTOX_CUTOFFS",
     "ICAHT_EARLY",
@@ -105,13 +107,22 @@ def _scale(values: pd.Series | np.ndarray, factor: Fraction | float) -> np.ndarr
     return np.round(x, 9)
 
 
-def standardise_lab_units(labs: pd.DataFrame, *, test: str = "test", value: str = "value",
-                          unit: str = "unit") -> pd.DataFrame:
+@renamed(test="test_col", value="value_col", unit="unit_col")
+def standardise_lab_units(labs: pd.DataFrame, *, test_col: str = "test",
+                          value_col: str = "value", unit_col: str = "unit") -> pd.DataFrame:
     """Convert every row of a long lab table to the canonical unit of its test (`LAB_UNITS`).
 
     Counts go to cells/µL (from 10⁹/L, G/L, 10³/µL, …), haemoglobin to g/dL (from g/L or
     mmol/L), CRP to mg/dL (from mg/L), ferritin to ng/mL (from µg/L or pmol/L). Rows of
     tests outside `LAB_UNITS` are returned unchanged. An unknown unit raises, naming it.
+
+    Parameters
+    ----------
+    labs : pandas.DataFrame
+        Long lab table, one row per measurement.
+    test_col, value_col, unit_col : str
+        Its columns of test names, values and units, as in :func:`icaht_grade` and
+        :func:`lab_summary` (named ``test``, ``value``, ``unit`` before 0.2.0).
 
     Examples
     --------
@@ -126,12 +137,12 @@ def standardise_lab_units(labs: pd.DataFrame, *, test: str = "test", value: str 
     2       crp     3.1  mg/dL
     3  ferritin   800.0  ng/mL
     """
-    _require(labs, [test, value, unit], "labs")
+    _require(labs, [test_col, value_col, unit_col], "labs")
     out = labs.copy()
-    tests = out[test].astype(str).str.lower().to_numpy()
-    units = out[unit].astype(str).to_numpy()
-    vals = out[value].to_numpy(dtype="float64", copy=True)
-    new_unit = out[unit].astype(object).to_numpy(copy=True)
+    tests = out[test_col].astype(str).str.lower().to_numpy()
+    units = out[unit_col].astype(str).to_numpy()
+    vals = out[value_col].to_numpy(dtype="float64", copy=True)
+    new_unit = out[unit_col].astype(object).to_numpy(copy=True)
     # one pass over the distinct (test, unit) pairs, not over rows
     groups = pd.DataFrame({"t": tests, "u": units}).groupby(["t", "u"], sort=False).indices
     for (t, u), rows in groups.items():
@@ -141,9 +152,9 @@ def standardise_lab_units(labs: pd.DataFrame, *, test: str = "test", value: str 
         vals[rows] = _scale(vals[rows], _factor(quantity, u, f"test {t!r}"))
         new_unit[rows] = _CANONICAL[quantity]
     known = np.isin(tests, list(_QUANTITY))
-    out[test] = np.where(known, tests, out[test].to_numpy(dtype=object))
-    out[value] = vals
-    out[unit] = new_unit
+    out[test_col] = np.where(known, tests, out[test_col].to_numpy(dtype=object))
+    out[value_col] = vals
+    out[unit_col] = new_unit
     return out
 
 
@@ -520,8 +531,8 @@ def icaht_grade(labs: Any, *, anc_test: str = "anc", day_col: str = "day",
     _require(labs, [patient_col, day_col, test_col, value_col], "labs")
     anc = labs.loc[labs[test_col].astype(str).str.lower() == anc_test.lower()]
     if unit_col in anc.columns:
-        anc = standardise_lab_units(anc.assign(**{test_col: "anc"}), test=test_col, value=value_col,
-                                    unit=unit_col)
+        anc = standardise_lab_units(anc.assign(**{test_col: "anc"}), test_col=test_col,
+                                    value_col=value_col, unit_col=unit_col)
         values = anc[value_col].to_numpy(dtype="float64")
     elif anc_unit is not None:
         values = _scale(anc[value_col].to_numpy(dtype="float64"), _factor("count", anc_unit, "anc_unit"))
@@ -692,7 +703,8 @@ def lab_summary(labs: pd.DataFrame, *, tests: Sequence[str] | None = None,
     _require(labs, [patient_col, day_col, test_col, value_col], "labs")
     data = labs
     if unit_col in labs.columns:
-        data = standardise_lab_units(labs, test=test_col, value=value_col, unit=unit_col)
+        data = standardise_lab_units(labs, test_col=test_col, value_col=value_col,
+                                     unit_col=unit_col)
     data = data.assign(_test=data[test_col].astype(str).str.lower())
     if tests is not None:
         wanted = [t.lower() for t in tests]

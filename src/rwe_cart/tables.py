@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._deprecate import renamed
 from .formatting import format_fixed, format_p
 from .privacy import check_suppress, format_count
 
@@ -249,7 +250,8 @@ def _count_values(table: pd.DataFrame, column: Any, *, strict: bool) -> pd.Serie
     return x.astype(float) if x.notna().any() else None
 
 
-def suppress_counts(table: pd.DataFrame, k: int | None, columns: Sequence[str] | None = None,
+@renamed(k="suppress_below")
+def suppress_counts(table: pd.DataFrame, suppress_below: int | None, columns: Sequence[str] | None = None,
                     *, percent_columns: Mapping[str, str | Sequence[str]] | None = None
                     ) -> pd.DataFrame:
     """A copy of ``table`` with small counts masked (small-cell suppression).
@@ -259,8 +261,8 @@ def suppress_counts(table: pd.DataFrame, k: int | None, columns: Sequence[str] |
     table : DataFrame
         A result table, e.g. ``km.at_risk(times)``, ``km.summary()`` or
         ``rc.hsct_effect(...).table``.
-    k : int or None
-        Threshold: counts from 1 to k−1 are masked. ``None`` (the default everywhere in
+    suppress_below : int or None
+        Threshold k: counts from 1 to k−1 are masked (``k`` before 0.2.0). ``None`` (the default everywhere in
         rwe_cart) masks nothing and returns an unchanged copy.
     columns : sequence of str, optional
         Count columns to mask. Default: every column named ``n``, ``events``, ``count``,
@@ -304,10 +306,10 @@ def suppress_counts(table: pd.DataFrame, k: int | None, columns: Sequence[str] |
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"suppress_counts needs a DataFrame, got {type(table).__name__}")
     try:
-        check_suppress(k)
+        check_suppress(suppress_below)
     except (TypeError, ValueError):
-        raise ValueError(f"k must be a positive integer (counts from 1 to k-1 are masked) "
-                         f"or None, got {k!r}") from None
+        raise ValueError(f"suppress_below must be a positive integer (counts from 1 to "
+                         f"suppress_below - 1 are masked) or None, got {suppress_below!r}") from None
     out = table.copy()
     if isinstance(columns, str):
         columns = [columns]
@@ -316,9 +318,9 @@ def suppress_counts(table: pd.DataFrame, k: int | None, columns: Sequence[str] |
     absent = [c for c in named + [p for ps in pairs.values() for p in ps] if c not in out]
     if absent:
         raise ValueError(f"columns not in the table: {absent}; it has {list(out.columns)}")
-    if k is None:
+    if suppress_below is None:
         return out
-    k = int(k)
+    k = int(suppress_below)
     if columns is None:
         named += [c for c in out.columns
                   if c not in named and _is_count_name(c) and _count_values(out, c, strict=False) is not None]

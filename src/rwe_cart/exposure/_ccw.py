@@ -42,6 +42,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._deprecate import renamed
 from .._log import logger
 from ..formatting import format_hr, format_p
 from ..parallel import BootstrapResult, bootstrap
@@ -121,7 +122,7 @@ class CCWResult:
     ...                                delayed_entry=False)
     >>> frame = frame.assign(time=frame["time"] - frame["t_response"],
     ...                      t_treat=frame["t_hsct_remission"] - frame["t_response"])
-    >>> res = rc.ccw(frame, id="patient_id", time="time", event="event", treat_time="t_treat",
+    >>> res = rc.ccw(frame, id="patient_id", time="time", event="event", exposure_time="t_treat",
     ...              grace=120, horizons=[365], n_boot=0)
     >>> res.labels
     ('never treated', 'treated within 120 days')
@@ -186,13 +187,14 @@ class CCWResult:
                 + self.weights.to_html(index=False, float_format="{:.3g}".format))
 
 
-def clone_censor(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
+@renamed(treat_time="exposure_time")
+def clone_censor(data: pd.DataFrame, *, id: str, time: str, event: str, exposure_time: str,
                  grace: float, eligible_time: str | float = 0) -> pd.DataFrame:
     """The cloned and artificially censored data, before weighting (one row per clone).
 
     Parameters
     ----------
-    data, id, time, event, treat_time, eligible_time, grace
+    data, id, time, event, exposure_time, eligible_time, grace
         As :func:`ccw`.
 
     Returns
@@ -209,7 +211,7 @@ def clone_censor(data: pd.DataFrame, *, id: str, time: str, event: str, treat_ti
     >>> import pandas as pd, rwe_cart as rc
     >>> df = pd.DataFrame({"id": [1, 2, 3], "time": [300.0, 50.0, 200.0], "event": [0, 1, 1],
     ...                    "t_treat": [60.0, None, 150.0]})
-    >>> clones = rc.clone_censor(df, id="id", time="time", event="event", treat_time="t_treat",
+    >>> clones = rc.clone_censor(df, id="id", time="time", event="event", exposure_time="t_treat",
     ...                          grace=90)
     >>> clones
        id  arm   stop  event  artificial  treated_in_grace
@@ -221,7 +223,7 @@ def clone_censor(data: pd.DataFrame, *, id: str, time: str, event: str, treat_ti
     5   3    1   90.0      0        True             False
     """
     _check_grace(grace)
-    p, excluded = _prepare(data, id, time, event, treat_time, eligible_time, ())
+    p, excluded = _prepare(data, id, time, event, exposure_time, eligible_time, ())
     c = _clone_arrays(p, float(grace))
     n = p.T.size
     out = pd.DataFrame({
@@ -246,7 +248,8 @@ def _check_grace(grace) -> None:
         raise ValueError(f"grace must be a positive number of days, got {grace!r}")
 
 
-def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
+@renamed(treat_time="exposure_time")
+def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, exposure_time: str,
         grace: float, eligible_time: str | float = 0, covariates: Sequence[str] = (),
         horizons: Sequence[float] = (365.0,),
         weight_model: Literal["logistic", "cox"] = "logistic", stabilized: bool = True,
@@ -266,9 +269,9 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
         Patient identifier (unique).
     time, event : str
         End of follow-up and the 0/1 endpoint event, on the data's clock.
-    treat_time : str
-        Time treatment started on the same clock; NaN if never (a value after ``time``
-        counts as not treated during follow-up).
+    exposure_time : str
+        Time treatment started on the same clock (``treat_time`` before 0.2.0); NaN if
+        never (a value after ``time`` counts as not treated during follow-up).
     grace : float
         Grace period G (days from time zero) within which the treat arm starts treatment.
     eligible_time : str or float
@@ -361,7 +364,7 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
     ...                                columns=["mrd_negative", "age"], delayed_entry=False)
     >>> frame = frame.assign(time=frame["time"] - frame["t_response"],
     ...                      t_treat=frame["t_hsct_remission"] - frame["t_response"])
-    >>> res = rc.ccw(frame, id="patient_id", time="time", event="event", treat_time="t_treat",
+    >>> res = rc.ccw(frame, id="patient_id", time="time", event="event", exposure_time="t_treat",
     ...              grace=120, covariates=["mrd_negative", "age"], n_boot=0)
     >>> res.n, res.events
     (143, 56)
@@ -397,7 +400,7 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
     if len(labels) != 2 or labels[0] == labels[1]:
         raise ValueError(f"labels must be two different names, got {labels!r}")
 
-    p, excluded = _prepare(data, id, time, event, treat_time, eligible_time, covariates)
+    p, excluded = _prepare(data, id, time, event, exposure_time, eligible_time, covariates)
     c0 = _clone_arrays(p, grace)
     if not c0["on_time"].any():
         raise NotEstimableError(f"no eligible patient was treated within the grace period of "
@@ -419,7 +422,7 @@ def ccw(data: pd.DataFrame, *, id: str, time: str, event: str, treat_time: str,
         "weight_raw": rows["weight_raw"], "artificial": rows["artificial"]})
     arm_cat = pd.Categorical.from_codes(clones["arm"].to_numpy(), categories=list(labels))
     km_frame = clones.assign(arm=arm_cat)
-    km = kaplan_meier(km_frame, "stop", "event", entry="start", weights="weight",
+    km = kaplan_meier(km_frame, "stop", "event", start="start", weights="weight",
                       id="patient", by="arm", alpha=alpha, timefix=False)
     km.meta["definition"] = data.attrs.get("definition")
     model_out = _outcome_cox(rows, robust=True)

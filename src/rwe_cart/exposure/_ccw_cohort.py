@@ -121,7 +121,7 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
     G = float(grace)
     labels = ("no allo-HSCT", f"allo-HSCT within {G:g} days")
     zero_words = "first CR/CRi" if time_zero == "response" or key == "DOR" else "CAR-T infusion"
-    res = ccw(frame, id="patient_id", time="_time", event="_event", treat_time="_t_hsct",
+    res = ccw(frame, id="patient_id", time="_time", event="_event", exposure_time="_t_hsct",
               eligible_time="_t_zero", grace=G, covariates=covariates, horizons=horizons,
               weight_model=weight_model, stabilized=stabilized, truncate=truncate,
               n_boot=n_boot, seed=seed, backend=backend, labels=labels,

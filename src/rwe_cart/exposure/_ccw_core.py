@@ -55,8 +55,8 @@ def _design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, 
     return X, names
 
 
-def _prepare(data, id, time, event, treat_time, eligible_time, covariates):
-    cols = [("id", id), ("time", time), ("event", event), ("treat_time", treat_time)]
+def _prepare(data, id, time, event, exposure_time, eligible_time, covariates):
+    cols = [("id", id), ("time", time), ("event", event), ("exposure_time", exposure_time)]
     if isinstance(eligible_time, str):
         cols.append(("eligible_time", eligible_time))
     cols += [("covariates", c) for c in covariates]
@@ -75,14 +75,14 @@ def _prepare(data, id, time, event, treat_time, eligible_time, covariates):
     T, _, _ = V.time_array(data, time, allow_negative=True)
     T = T.astype(np.float64)
     D = V.event_array(data, event)
-    col = data[treat_time]
+    col = data[exposure_time]
     if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
-        raise ValueError(f"column {treat_time!r} must hold numeric times (NaN: never "
+        raise ValueError(f"column {exposure_time!r} must hold numeric times (NaN: never "
                          f"treated), got dtype {col.dtype}")
     A = col.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isinf(A).any():
         bad = np.isinf(A)
-        raise ValueError(f"column {treat_time!r} has infinite values "
+        raise ValueError(f"column {exposure_time!r} has infinite values "
                          f"({V.describe_rows(data, bad)}); use NaN for never treated")
     if isinstance(eligible_time, str):
         E, _, _ = V.time_array(data, eligible_time, what="eligibility times",

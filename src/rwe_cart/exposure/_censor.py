@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from .._deprecate import renamed
 from ..survival import _validate as V
 from ..survival.km import KaplanMeier, kaplan_meier
 from ._result import ExposureEstimate
@@ -45,8 +46,9 @@ def _summaries(kms: dict[str, KaplanMeier], times: np.ndarray, counts: dict) -> 
     return pd.DataFrame(med), pd.DataFrame(surv)
 
 
+@renamed(entry="start")
 def censor_at_exposure(data: pd.DataFrame, *, time: str, event: str, exposure_time: str,
-                       times: Sequence[float] = DEFAULT_TIMES, entry: str | None = None,
+                       times: Sequence[float] = DEFAULT_TIMES, start: str | None = None,
                        id: str | None = None, conf_type: str = "log", alpha: float = 0.05
                        ) -> ExposureEstimate:
     """Kaplan–Meier with and without censoring at the exposure time.
@@ -63,8 +65,9 @@ def censor_at_exposure(data: pd.DataFrame, *, time: str, event: str, exposure_ti
         convention puts that day before the exposure).
     times : sequence of float
         Times for survival estimates.
-    entry : str, optional
-        Delayed-entry column (left truncation), as :func:`rwe_cart.kaplan_meier`.
+    start : str, optional
+        Interval start (delayed entry) column, as :func:`rwe_cart.kaplan_meier`
+        (``entry`` before 0.2.0).
     id : str, optional
         Subject id (counted as patients).
     conf_type, alpha
@@ -111,11 +114,11 @@ def censor_at_exposure(data: pd.DataFrame, *, time: str, event: str, exposure_ti
     1  censored at exposure  365.0      23     0.419  0.333  0.526
     """
     V.check_frame(data, [("time", time), ("event", event), ("exposure_time", exposure_time),
-                         ("entry", entry), ("id", id)])
+                         ("start", start), ("id", id)])
     t = data[time].to_numpy(dtype=float)
     ev = V.event_array(data, event).astype(np.int64)
     xt = data[exposure_time].to_numpy(dtype=float, na_value=np.nan)
-    lo = data[entry].to_numpy(dtype=float) if entry is not None else np.full(len(data), -np.inf)
+    lo = data[start].to_numpy(dtype=float) if start is not None else np.full(len(data), -np.inf)
     hit = ~np.isnan(xt) & (xt < t)
     cens = data.copy()
     cens[time] = np.where(hit, xt, t)
@@ -125,8 +128,8 @@ def censor_at_exposure(data: pd.DataFrame, *, time: str, event: str, exposure_ti
     cens = cens[~never]
     cens.attrs = dict(data.attrs)
     tt = np.sort(np.asarray(times, dtype=float).ravel())
-    km = kaplan_meier(data, time, event, entry=entry, conf_type=conf_type, alpha=alpha)
-    kmc = kaplan_meier(cens, time, event, entry=entry, conf_type=conf_type, alpha=alpha)
+    km = kaplan_meier(data, time, event, start=start, conf_type=conf_type, alpha=alpha)
+    kmc = kaplan_meier(cens, time, event, start=start, conf_type=conf_type, alpha=alpha)
     n = count_ids(data, id)
     n_hit = int(hit.sum())
     labels = ("all follow-up", "censored at exposure")
@@ -182,7 +185,7 @@ def censor(cohort, endpoint: str = "PFS", *, times: Sequence[float] = DEFAULT_TI
         frame = frame[frame["time"] > frame["entry"]].reset_index(drop=True)
         frame.attrs = attrs
     est = censor_at_exposure(frame, time="time", event="event", exposure_time="t_hsct_any",
-                             times=times, entry=entry, id="patient_id", alpha=alpha)
+                             times=times, start=entry, id="patient_id", alpha=alpha)
     key = frame.attrs["endpoint"]
     ref = cohort.endpoint(key, censor_at_hsct=True)
     labels = {"all follow-up": "all follow-up", "censored at exposure": "censored at HSCT"}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from .._deprecate import renamed
 from ..survival import _validate as V
 from ..survival.competing import CumulativeIncidence, cumulative_incidence
 from ..survival.cox import NotEstimableError
@@ -29,7 +30,8 @@ CAUSE_NAMES = {1: "relapse", 2: "NRM"}
 DEFAULT_TRM_TIMES = (100.0, 365.0)
 
 
-def exposure_cause_specific_cox(rows: pd.DataFrame, *, start: str, stop: str, cause: str,
+@renamed(stop="time")
+def exposure_cause_specific_cox(rows: pd.DataFrame, *, start: str, time: str, cause: str,
                                 exposure: str, covariates: Sequence[str] = (),
                                 id: str | None = None, censored=0,
                                 cause_names: Mapping | None = None, ties: str = "efron",
@@ -42,7 +44,7 @@ def exposure_cause_specific_cox(rows: pd.DataFrame, *, start: str, stop: str, ca
     rows : DataFrame
         Counting-process rows ``(start, stop]``; ``cause`` is the cause code at ``stop``
         (``censored`` for no event, e.g. 0; 1, 2, … otherwise).
-    start, stop, cause, exposure : str
+    start, time, cause, exposure : str
         Column names (exposure 0/1 or bool).
     covariates : sequence of str
     id : str, optional
@@ -76,13 +78,13 @@ def exposure_cause_specific_cox(rows: pd.DataFrame, *, start: str, stop: str, ca
     --------
     >>> import rwe_cart as rc
     >>> rows = rc.exposure.hsct_rows(rc.datasets.rocca_like(), "CIR", allowed=["CIR"])
-    >>> fits = rc.exposure_cause_specific_cox(rows, start="start", stop="stop", cause="cause",
+    >>> fits = rc.exposure_cause_specific_cox(rows, start="start", time="stop", cause="cause",
     ...                                       exposure="hsct", id="patient_id",
     ...                                       cause_names={1: "relapse", 2: "NRM"})
     >>> {name: round(est.hr, 3) for name, est in fits.items()}
     {'relapse': 0.447, 'NRM': 0.404}
     """
-    V.check_frame(rows, [("start", start), ("stop", stop), ("cause", cause),
+    V.check_frame(rows, [("start", start), ("time", time), ("cause", cause),
                          ("exposure", exposure), ("id", id)])
     codes = rows[cause].to_numpy()
     if pd.isna(codes).any():
@@ -102,7 +104,7 @@ def exposure_cause_specific_cox(rows: pd.DataFrame, *, start: str, stop: str, ca
                     f"exposed (time-dependent), other causes censored; "
                     f"{adjusted_words(covariates)}")
         try:
-            est = time_varying_cox(frame, start=start, stop=stop, event=name, exposure=exposure,
+            est = time_varying_cox(frame, start=start, time=time, event=name, exposure=exposure,
                                    covariates=covariates, id=id, ties=ties, robust=robust,
                                    alpha=alpha)
         except NotEstimableError as err:
@@ -318,7 +320,7 @@ def competing(cohort, *, covariates: Sequence[str] = (), population: str = "resp
     covariates = as_list(covariates)
     rows = hsct_rows(cohort, "CIR", population=population, columns=covariates,
                      allowed=("CIR",))
-    cs = exposure_cause_specific_cox(rows, start="start", stop="stop", cause="cause",
+    cs = exposure_cause_specific_cox(rows, start="start", time="stop", cause="cause",
                                      exposure="hsct", covariates=covariates, id="patient_id",
                                      cause_names=CAUSE_NAMES, ties=ties, robust=robust,
                                      alpha=alpha)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._deprecate import renamed
 from ..survival import _validate as V
 from ..survival.km import KaplanMeier, kaplan_meier
 from ._result import ExposureEstimate
@@ -150,7 +151,8 @@ def _risk_table(start, stop, event, x, switch, times, labels) -> pd.DataFrame:
     return out
 
 
-def simon_makuch_curves(rows: pd.DataFrame, *, start: str, stop: str, event: str,
+@renamed(stop="time")
+def simon_makuch_curves(rows: pd.DataFrame, *, start: str, time: str, event: str,
                         exposure: str, id: str | None = None,
                         times: Sequence[float] = DEFAULT_RISK_TIMES,
                         labels: Mapping[int, str] | None = None, conf_type: str = "log",
@@ -161,7 +163,7 @@ def simon_makuch_curves(rows: pd.DataFrame, *, start: str, stop: str, event: str
     ----------
     rows : DataFrame
         Counting-process rows ``(start, stop]`` with the exposure constant in each row.
-    start, stop, event, exposure : str
+    start, time, event, exposure : str
         Column names; exposure 0/1 (or bool).
     id : str, optional
         Subject id: patients are counted by it, and a subject's row that ends where the
@@ -179,7 +181,7 @@ def simon_makuch_curves(rows: pd.DataFrame, *, start: str, stop: str, event: str
 
     Notes
     -----
-    ``kaplan_meier(rows, stop, event, entry=start, by=exposure)``, which reproduces R's
+    ``kaplan_meier(rows, stop, event, start=start, by=exposure)``, which reproduces R's
     ``survfit(Surv(start, stop, event) ~ exposure)``: a subject is in the unexposed curve's
     risk set until exposure, then enters the exposed curve's risk set (delayed entry), so
     no immortal time is credited to the exposed. A move shows as a censoring of the
@@ -198,7 +200,7 @@ def simon_makuch_curves(rows: pd.DataFrame, *, start: str, stop: str, event: str
     --------
     >>> import rwe_cart as rc
     >>> rows = rc.exposure.hsct_rows(rc.datasets.rocca_like(), "PFS")
-    >>> sm = rc.simon_makuch_curves(rows, start="start", stop="stop", event="event",
+    >>> sm = rc.simon_makuch_curves(rows, start="start", time="stop", event="event",
     ...                             exposure="hsct", id="patient_id", times=[100, 365])
     >>> sm.risk_table
        group   time  n_risk  n_event  n_censor  n_switch
@@ -207,7 +209,7 @@ def simon_makuch_curves(rows: pd.DataFrame, *, start: str, stop: str, event: str
     2      1  100.0      19        1         0        20
     3      1  365.0      17        4         9        30
     """
-    V.check_frame(rows, [("start", start), ("stop", stop), ("event", event),
+    V.check_frame(rows, [("start", start), ("time", time), ("event", event),
                          ("exposure", exposure), ("id", id)])
     x = exposure_array(rows, exposure)
     values = [v for v in (0, 1) if (x == v).any()]
@@ -219,10 +221,10 @@ def simon_makuch_curves(rows: pd.DataFrame, *, start: str, stop: str, event: str
     else:
         data[exposure] = x
     data.attrs = dict(rows.attrs)
-    km = kaplan_meier(data, stop, event, entry=start, by=exposure, conf_type=conf_type,
+    km = kaplan_meier(data, time, event, start=start, by=exposure, conf_type=conf_type,
                       alpha=alpha)
     s = rows[start].to_numpy(dtype=float)
-    e = rows[stop].to_numpy(dtype=float)
+    e = rows[time].to_numpy(dtype=float)
     ev = V.event_array(rows, event).astype(np.int64)
     if id is not None:   # an unexposed row followed by the same subject's exposed row
         order = np.lexsort((s, rows[id].to_numpy()))
@@ -239,7 +241,7 @@ def simon_makuch_curves(rows: pd.DataFrame, *, start: str, stop: str, event: str
         km=km, risk_table=risk, times=tuple(tt), exposure=exposure, labels=lab,
         population=rows.attrs.get("population", "all rows"),
         definition=rows.attrs.get("definition", "") or "",
-        meta={"start": start, "stop": stop, "event": event, "id": id,
+        meta={"start": start, "stop": time, "event": event, "id": id,
               "n": count_ids(rows, id), "n_rows": len(rows)},
         _intervals=(s, e, ev, x, switch))
 
@@ -272,7 +274,7 @@ def simon_makuch(cohort, endpoint: str = "PFS", *, population: str = "responders
     .. [1] Simon R, Makuch RW. Stat Med. 1984;3:35-44.
     """
     rows = hsct_rows(cohort, endpoint, population=population)
-    return simon_makuch_curves(rows, start="start", stop="stop", event="event",
+    return simon_makuch_curves(rows, start="start", time="stop", event="event",
                                exposure="hsct", id="patient_id", times=times,
                                labels={0: "no HSCT (yet)", 1: "after HSCT"},
                                conf_type=conf_type, alpha=alpha)

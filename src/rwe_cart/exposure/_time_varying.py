@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from .._deprecate import renamed
 from ..survival import _validate as V
 from ..survival.cox import cox
 from ..survival.results import TestResult
@@ -26,7 +27,8 @@ __all__ = ["time_varying_cox", "mantel_byar_test", "time_varying", "mantel_byar"
 # ---------------------------------------------------------------------------------------
 # Generic estimators
 # ---------------------------------------------------------------------------------------
-def time_varying_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str, exposure: str,
+@renamed(stop="time")
+def time_varying_cox(rows: pd.DataFrame, *, start: str, time: str, event: str, exposure: str,
                      covariates: Sequence[str] = (), id: str | None = None,
                      ties: str = "efron", strata: str | Sequence[str] | None = None,
                      robust: bool = False, cluster: str | None = None, alpha: float = 0.05,
@@ -38,7 +40,7 @@ def time_varying_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
     rows : DataFrame
         One row per (subject, interval) ``(start, stop]``; the exposure is constant within
         a row (e.g. from :func:`rwe_cart.split_timeline`).
-    start, stop, event : str
+    start, time, event : str
         Interval columns and the 0/1 event at ``stop``.
     exposure : str
         0/1 (or bool) column: the exposure status during the row.
@@ -98,7 +100,7 @@ def time_varying_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
     0      R0001   80.0  828.0      0     0
     1      R0002   68.0   88.0      0     0
     2      R0002   88.0  638.0      0     1
-    >>> est = rc.time_varying_cox(rows, start="start", stop="stop", event="event",
+    >>> est = rc.time_varying_cox(rows, start="start", time="stop", event="event",
     ...                           exposure="hsct", id="patient_id")
     >>> round(est.hr, 3), round(est.lower, 3), round(est.upper, 3)
     (0.439, 0.182, 1.056)
@@ -106,7 +108,7 @@ def time_varying_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
     (143, 56)
     """
     covariates = as_list(covariates)
-    V.check_frame(rows, [("start", start), ("stop", stop), ("event", event),
+    V.check_frame(rows, [("start", start), ("time", time), ("event", event),
                          ("exposure", exposure), ("id", id), ("cluster", cluster)]
                   + [("covariates", c) for c in covariates])
     if exposure in covariates:
@@ -124,7 +126,7 @@ def time_varying_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
     x = data[exposure].to_numpy()
     ev = V.event_array(data, event)
     check_numbers(int((x == 1).sum()), int((x == 0).sum()), int(ev.sum()), "time-varying Cox")
-    model = cox(data, time=stop, start=start, event=event, covariates=[exposure, *covariates],
+    model = cox(data, time=time, start=start, event=event, covariates=[exposure, *covariates],
                 ties=ties, strata=st, cluster=cluster if robust else None,
                 robust=robust if robust else None, alpha=alpha, firth=firth,
                 profile=[exposure] if firth else None)
@@ -163,7 +165,8 @@ def _observed_expected(start: np.ndarray, stop: np.ndarray, event: np.ndarray,
     return float(event[x == 1].sum()), float((d * p1).sum()), float((d * p1 * (1 - p1)).sum())
 
 
-def mantel_byar_test(rows: pd.DataFrame, *, start: str, stop: str, event: str, exposure: str,
+@renamed(stop="time")
+def mantel_byar_test(rows: pd.DataFrame, *, start: str, time: str, event: str, exposure: str,
                      id: str | None = None, alpha: float = 0.05) -> ExposureEstimate:
     """Mantel–Byar test: the score test of a time-dependent 0/1 exposure (Breslow ties).
 
@@ -171,7 +174,7 @@ def mantel_byar_test(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
     ----------
     rows : DataFrame
         Counting-process rows ``(start, stop]`` with the exposure constant within a row.
-    start, stop, event, exposure : str
+    start, time, event, exposure : str
         Column names (exposure 0/1 or bool).
     id : str, optional
         Subject id (patients are counted by it).
@@ -205,22 +208,22 @@ def mantel_byar_test(rows: pd.DataFrame, *, start: str, stop: str, event: str, e
     --------
     >>> import rwe_cart as rc
     >>> rows = rc.exposure.hsct_rows(rc.datasets.rocca_like(), "PFS")
-    >>> est = rc.mantel_byar_test(rows, start="start", stop="stop", event="event",
+    >>> est = rc.mantel_byar_test(rows, start="start", time="stop", event="event",
     ...                           exposure="hsct", id="patient_id")
     >>> est.method, round(est.p, 4)
     ('mantel_byar', 0.0595)
     """
-    V.check_frame(rows, [("start", start), ("stop", stop), ("event", event),
+    V.check_frame(rows, [("start", start), ("time", time), ("event", event),
                          ("exposure", exposure), ("id", id)])
     data = with_exposure(rows, exposure)
     x = data[exposure].to_numpy()
     ev = V.event_array(data, event)
     check_numbers(int((x == 1).sum()), int((x == 0).sum()), int(ev.sum()), "Mantel–Byar test")
-    model = cox(data, time=stop, start=start, event=event, covariates=[exposure],
+    model = cox(data, time=time, start=start, event=event, covariates=[exposure],
                 ties="breslow", alpha=alpha)
     score = model.test("score")
     obs, exp_, var = _observed_expected(data[start].to_numpy(dtype=float),
-                                        data[stop].to_numpy(dtype=float), ev.astype(np.int64), x)
+                                        data[time].to_numpy(dtype=float), ev.astype(np.int64), x)
     test = TestResult(name="Mantel–Byar test", statistic=score.statistic, df=score.df,
                       p_value=score.p_value,
                       meta={"model": model.formula, "observed": obs, "expected": exp_})
@@ -293,7 +296,7 @@ def time_varying(cohort, endpoint: str = "PFS", *, covariates: Sequence[str] = (
     covariates = as_list(covariates)
     rows = hsct_rows(cohort, endpoint, population=population,
                      columns=covariates + as_list(strata))
-    est = time_varying_cox(rows, start="start", stop="stop", event="event", exposure="hsct",
+    est = time_varying_cox(rows, start="start", time="stop", event="event", exposure="hsct",
                            covariates=covariates, id="patient_id", ties=ties, strata=strata,
                            robust=robust, alpha=alpha, firth=firth)
     key = rows.attrs["endpoint"]
@@ -336,7 +339,7 @@ def mantel_byar(cohort, endpoint: str = "PFS", *, population: str = "responders"
            an illustration using heart-transplant data. J Am Stat Assoc. 1974;69:81-86.
     """
     rows = hsct_rows(cohort, endpoint, population=population)
-    est = mantel_byar_test(rows, start="start", stop="stop", event="event", exposure="hsct",
+    est = mantel_byar_test(rows, start="start", time="stop", event="event", exposure="hsct",
                            id="patient_id", alpha=alpha)
     key = rows.attrs["endpoint"]
     return replace(est, estimand=(

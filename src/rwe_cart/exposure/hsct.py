@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import html
 import inspect
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
+from .._deprecate import REMOVED_IN
 from ..parallel import BootstrapError
 from ..privacy import check_suppress, format_count
 from ..schema import RESPONSES_CR
@@ -200,7 +202,7 @@ class _Method:
 
 
 # ccw_cohort builds these ccw() arguments from the cohort itself
-_CCW_SET_BY_COHORT = {"data", "id", "time", "event", "treat_time", "eligible_time",
+_CCW_SET_BY_COHORT = {"data", "id", "time", "event", "exposure_time", "eligible_time",
                       "covariates", "grace", "horizons", "weight_model", "stabilized",
                       "truncate", "n_boot", "seed", "backend"}
 
@@ -311,7 +313,7 @@ def _options_by_method(methods: list[str], options: dict) -> dict[str, dict]:
 
 
 def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_METHODS,
-                landmark: float | str = 100.0, covariates: Sequence[str] = (),
+                at: float | str = 100.0, covariates: Sequence[str] = (),
                 **options: Any) -> ExposureComparison:
     """Does a consolidative allo-HSCT in remission after CAR-T change the endpoint?
 
@@ -325,14 +327,16 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
     methods : sequence of str
         Any of ``"naive"`` (ever vs never, biased — shown to expose the bias),
         ``"censor"`` (censored at HSCT, no HR), ``"time_varying"`` (HSCT time-dependent
-        Cox), ``"mantel_byar"``, ``"landmark"`` (at ``landmark``), ``"supermodel"``
-        (landmark supermodel HR at ``landmark``), ``"simon_makuch"`` (medians, no HR),
+        Cox), ``"mantel_byar"``, ``"landmark"`` (at day ``at``), ``"supermodel"``
+        (landmark supermodel HR at day ``at``), ``"simon_makuch"`` (medians, no HR),
         ``"competing"`` (cause-specific relapse and NRM rows) and ``"ccw"``
         (clone–censor–weight, when :mod:`rwe_cart.exposure.ccw` is available; otherwise
         listed as not run).
-    landmark : float or "median"
-        Landmark day (default 100) for the landmark and supermodel rows; ``"median"`` =
-        median day of HSCT in remission. (The clone–censor–weight grace period is its own
+    at : float or "median"
+        Landmark day (default 100) for the landmark and supermodel rows, as
+        ``exposure.landmark(at=)``; ``"median"`` = median day of HSCT in remission
+        (``landmark=`` before 0.2.0: ``landmark=`` now names the landmark method's own
+        options, as for every method). (The clone–censor–weight grace period is its own
         option: ``ccw={"grace": 120}``.)
     covariates : sequence of str
         Baseline adjustment covariates for the methods that adjust (naive, time-varying,
@@ -402,6 +406,11 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
     >>> res.skipped
     {}
     """
+    if "landmark" in options and not isinstance(options["landmark"], dict):
+        warnings.warn("hsct_effect(landmark=<day>) is now hsct_effect(at=<day>); landmark= "
+                      f"names the landmark method's options; the day stops working in "
+                      f"rwe_cart {REMOVED_IN}", FutureWarning, stacklevel=2)
+        at = options.pop("landmark")
     if isinstance(methods, str):
         methods = [methods]
     methods = list(dict.fromkeys(methods))
@@ -416,7 +425,7 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
     by_method = _options_by_method(methods, options)
     # Before any method runs: without these inputs every row would be "nobody transplanted".
     require_hsct(cohort, key, "hsct_effect")
-    day = _landmark_day(cohort, landmark)
+    day = _landmark_day(cohort, at)
     estimates, skipped = [], {}
     for m in methods:
         try:
@@ -431,3 +440,5 @@ def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_
         cohort=repr(cohort), options={"landmark": day, "covariates": tuple(covariates),
                                       "methods": tuple(methods), **options})
 
+
+hsct_effect.__retired__ = {"landmark": "at"}  # a day given as landmark= (see above)

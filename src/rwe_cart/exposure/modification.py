@@ -5,7 +5,9 @@ Public: :class:`EffectModification`, :func:`effect_modification_cox` (generic),
 """
 from __future__ import annotations
 
+import functools
 import html
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -14,6 +16,9 @@ import pandas as pd
 from scipy.special import ndtri
 from scipy.stats import chi2
 
+from .._deprecate import renamed
+from .._deprecate import REMOVED_IN
+from ..endpoints import ENDPOINTS
 from ..survival import _validate as V
 from ..survival.cox import CoxModel, NotEstimableError, cox
 from ..survival.design import level_name
@@ -61,7 +66,8 @@ class EffectModification:
     Examples
     --------
     >>> import rwe_cart as rc
-    >>> em = rc.exposure.effect_modification(rc.datasets.rocca_like(), "mrd_negative", "PFS")
+    >>> em = rc.exposure.effect_modification(rc.datasets.rocca_like(), "PFS",
+    ...                                      factor="mrd_negative")
     >>> em.factor, bool(em.reference)
     ('mrd_negative', False)
     >>> test = em.test("likelihood_ratio")
@@ -109,7 +115,8 @@ class EffectModification:
                 + (f"<p><i>{html.escape(self.note)}</i></p>" if self.note else ""))
 
 
-def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event: str,
+@renamed(stop="time")
+def effect_modification_cox(rows: pd.DataFrame, *, start: str, time: str, event: str,
                             exposure: str, modifier: str, covariates: Sequence[str] = (),
                             id: str | None = None, ties: str = "efron", robust: bool = False,
                             alpha: float = 0.05, firth: bool = False) -> EffectModification:
@@ -119,7 +126,7 @@ def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event:
     ----------
     rows : DataFrame
         Counting-process rows ``(start, stop]``.
-    start, stop, event, exposure : str
+    start, time, event, exposure : str
         As :func:`time_varying_cox`.
     modifier : str
         Baseline factor (bool, string, categorical or a numeric code); its first level
@@ -158,7 +165,7 @@ def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event:
     --------
     >>> import rwe_cart as rc
     >>> rows = rc.exposure.hsct_rows(rc.datasets.rocca_like(), "PFS", columns=["mrd_negative"])
-    >>> em = rc.effect_modification_cox(rows, start="start", stop="stop", event="event",
+    >>> em = rc.effect_modification_cox(rows, start="start", time="stop", event="event",
     ...                                 exposure="hsct", modifier="mrd_negative", id="patient_id")
     >>> em.table[["level", "n", "exposed", "events", "hr"]].round(3)
        level    n  exposed  events     hr
@@ -170,7 +177,7 @@ def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event:
     1              wald      0.103   1    0.748
     """
     covariates = as_list(covariates)
-    V.check_frame(rows, [("start", start), ("stop", stop), ("event", event),
+    V.check_frame(rows, [("start", start), ("time", time), ("event", event),
                          ("exposure", exposure), ("modifier", modifier), ("id", id)]
                   + [("covariates", c) for c in covariates])
     if modifier in covariates or modifier == exposure:
@@ -200,7 +207,7 @@ def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event:
         raise ValueError("firth=True has no robust (sandwich) variance; drop robust")
     # Firth: Wald limits (profile=False) in the joint models, whose per-level hazard
     # ratios are linear combinations; the separate per-level fits below are profiled
-    common = dict(time=stop, start=start, event=event, ties=ties, cluster=cluster,
+    common = dict(time=time, start=start, event=event, ties=ties, cluster=cluster,
                   robust=True if robust else None, alpha=alpha, firth=firth,
                   profile=False if firth else None)
     main = cox(data, covariates=[exposure, *dummies, *covariates], **common)
@@ -249,7 +256,7 @@ def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event:
                "lower_model": np.exp(lp - q * se), "upper_model": np.exp(lp + q * se),
                "note": ""}
         try:
-            est = time_varying_cox(sub, start=start, stop=stop, event=event, exposure=exposure,
+            est = time_varying_cox(sub, start=start, time=time, event=event, exposure=exposure,
                                    covariates=covariates, id=id, ties=ties, robust=robust,
                                    alpha=alpha, firth=firth)
         except NotEstimableError as exc:
@@ -272,7 +279,24 @@ def effect_modification_cox(rows: pd.DataFrame, *, start: str, stop: str, event:
               "levels": list(levels), "p_value_interaction": float(tests.p_value.iloc[0])})
 
 
-def effect_modification(cohort, factor: str, endpoint: str = "PFS", *,
+def _factor_first(fn):
+    """``effect_modification(cohort, factor, endpoint)``, the order before 0.2.0, still
+    works (with a FutureWarning) for one minor version."""
+    @functools.wraps(fn)
+    def wrapper(cohort, *args, **kwargs):
+        if args and "factor" not in kwargs and str(args[0]).upper() not in ENDPOINTS:
+            warnings.warn("effect_modification(cohort, factor, endpoint) is now "
+                          "effect_modification(cohort, endpoint, factor=...); the old order "
+                          f"stops working in rwe_cart {REMOVED_IN}", FutureWarning, stacklevel=2)
+            kwargs["factor"], args = args[0], args[1:]
+        return fn(cohort, *args, **kwargs)
+
+    wrapper.__retired__ = {"factor (second positional)": "factor="}
+    return wrapper
+
+
+@_factor_first
+def effect_modification(cohort, endpoint: str = "PFS", *, factor: str,
                         covariates: Sequence[str] = (), population: str = "responders",
                         ties: str = "efron", robust: bool = False, alpha: float = 0.05,
                         firth: bool = False) -> EffectModification:
@@ -281,9 +305,11 @@ def effect_modification(cohort, factor: str, endpoint: str = "PFS", *,
     Parameters
     ----------
     cohort : Cohort
-    factor : str
-        Baseline patient column (e.g. ``"prior_hsct"``, ``"mrd_negative"``, ``"sex"``).
     endpoint : {"PFS", "OS", "EFS", "RFS", "DOR"}
+    factor : str
+        Baseline patient column (e.g. ``"prior_hsct"``, ``"mrd_negative"``, ``"sex"``);
+        keyword-only, as every option after ``(cohort, endpoint)`` (before 0.2.0 it came
+        second: ``effect_modification(cohort, factor, endpoint)``).
     covariates : sequence of str
         Adjustment covariates (not the factor).
     population : {"responders", "all"}
@@ -305,7 +331,7 @@ def effect_modification(cohort, factor: str, endpoint: str = "PFS", *,
     """
     covariates = as_list(covariates)
     rows = hsct_rows(cohort, endpoint, population=population, columns=[factor, *covariates])
-    res = effect_modification_cox(rows, start="start", stop="stop", event="event",
+    res = effect_modification_cox(rows, start="start", time="stop", event="event",
                                   exposure="hsct", modifier=factor, covariates=covariates,
                                   id="patient_id", ties=ties, robust=robust, alpha=alpha,
                                   firth=firth)

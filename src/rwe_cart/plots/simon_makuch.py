@@ -1,7 +1,7 @@
 """Simon–Makuch plot: Kaplan–Meier curves by *current* HSCT status.
 
 The curves are a :class:`~rwe_cart.survival.km.KaplanMeier` fitted on counting-process
-rows ``(start, stop]`` with HSCT as a time-varying group (``entry="start"``), so a
+rows ``(start, stop]`` with HSCT as a time-varying group (``start="start"``), so a
 patient contributes to the no-HSCT curve until transplant and to the HSCT curve after.
 The plot draws that result with :func:`~rwe_cart.plots.plot_km`; it computes nothing.
 """
@@ -56,7 +56,7 @@ def plot_simon_makuch(
         ``simon_makuch``), or the ``ExposureEstimate`` holding one in ``extra``; or a
         :class:`~rwe_cart.survival.km.KaplanMeier` fitted on counting-process rows by
         the time-varying HSCT column, e.g. ``kaplan_meier(rows, "stop", "event",
-        entry="start", by="hsct")``. The numbers at risk are ``result.at_risk(times)``.
+        start="start", by="hsct")``. The numbers at risk are ``result.at_risk(times)``.
     ax
         Draw on this axes (the risk table is carved out of its slot).
     times, time_unit, risk_table, suppress_below, annotation, title, ylabel, ci
@@ -159,7 +159,7 @@ def _find_km(result: Any) -> Any:
             keys = [k for k, v in extra.items() if is_km(v)]
             raise ValueError(f"plot_simon_makuch: the result holds several KaplanMeier curves ({keys!r}); pass one")
     raise TypeError(
-        f"plot_simon_makuch needs a KaplanMeier fitted on counting-process rows (entry=) by HSCT status, "
+        f"plot_simon_makuch needs a KaplanMeier fitted on counting-process rows (start=) by HSCT status, "
         f"or a result holding one; got {type(result).__name__}"
     )
 

@@ -28,6 +28,7 @@ from scipy.special import ndtri
 from scipy.stats import chi2, norm
 
 from . import _competing_core as core
+from .._deprecate import renamed
 from . import _formula
 from . import _validate as V
 from .design import design_matrix
@@ -545,11 +546,12 @@ def cumulative_incidence(
 # ---------------------------------------------------------------------------------------
 # Gray's test
 # ---------------------------------------------------------------------------------------
+@renamed(group="by")
 def gray_test(
     data: pd.DataFrame,
     time: str,
     cause: str,
-    group: str,
+    by: str,
     *,
     strata: str | None = None,
     rho: float = 0.0,
@@ -561,7 +563,7 @@ def gray_test(
     ----------
     data, time, cause, censored
         As :func:`cumulative_incidence`.
-    group : str
+    by : str
         Column whose levels are compared (at least two levels).
     strata : str, optional
         Column of strata; scores and variances are summed over strata, as cmprsk.
@@ -597,15 +599,15 @@ def gray_test(
     0      1      9.278   1    0.002
     1      2      2.241   1    0.134
     """
-    V.check_frame(data, [("time", time), ("cause", cause), ("group", group),
+    V.check_frame(data, [("time", time), ("cause", cause), ("by", by),
                          ("strata", strata)])
     t, _, _ = V.time_array(data, time)
     t = t.astype(np.float64, copy=False)
     status, causes = _cause_array(data, cause, censored)
-    codes, levels = V.group_codes(data, group)
+    codes, levels = V.group_codes(data, by)
     G = len(levels)
     if G < 2:
-        raise ValueError(f"column {group!r} has a single group ({levels[0]!r}); "
+        raise ValueError(f"column {by!r} has a single group ({levels[0]!r}); "
                          "Gray's test compares at least two")
     if not isinstance(rho, (int, float, np.floating)) or isinstance(rho, bool) \
             or not np.isfinite(rho):
@@ -632,7 +634,7 @@ def gray_test(
         rows.append({"cause": lab, "statistic": stat, "df": G - 1,
                      "p_value": float(chi2.sf(stat, G - 1)) if np.isfinite(stat) else np.nan})
     out = pd.DataFrame(rows, columns=["cause", "statistic", "df", "p_value"])
-    out.attrs.update({"name": "Gray's test", "rho": float(rho), "group": group,
+    out.attrs.update({"name": "Gray's test", "rho": float(rho), "group": by,
                       "levels": list(levels.tolist()), "strata": strata})
     return out
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from .._deprecate import renamed
 from . import _formula
 from . import _validate as V
 from .results import SummaryDisplay
@@ -327,13 +328,14 @@ def _as_times(times) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # Public functions
 # ---------------------------------------------------------------------------------------
+@renamed(entry="start")
 def kaplan_meier(
     data: pd.DataFrame | str,
     time: str | pd.DataFrame | None = None,
     event: str | None = None,
     *,
     by: str | None = None,
-    entry: str | None = None,
+    start: str | None = None,
     weights: str | None = None,
     id: str | None = None,
     robust: bool | None = None,
@@ -346,10 +348,10 @@ def kaplan_meier(
     Parameters
     ----------
     data : pandas.DataFrame
-        One row per subject (or per ``(entry, time]`` interval with `entry`). Or an R
+        One row per subject (or per ``(start, time]`` interval with `start`). Or an R
         formula given first, ``rc.kaplan_meier("Surv(time, event) ~ group", data)``
-        (``Surv(entry, time, event)`` for delayed entry, ``~ 1`` for one curve, ``~ a + b``
-        for a curve per combination); the formula replaces `time`, `event`, `entry`
+        (``Surv(start, time, event)`` for delayed entry, ``~ 1`` for one curve, ``~ a + b``
+        for a curve per combination); the formula replaces `time`, `event`, `start`
         and `by`.
     time : str
         Column of follow-up times (>= 0).
@@ -358,25 +360,26 @@ def kaplan_meier(
     by : str, optional
         Column whose values define separate curves, in sorted order (a categorical
         column keeps its category order), as R's ``survfit(... ~ by)``.
-    entry : str, optional
-        Column of entry (left-truncation) times: the row is at risk on
-        ``(entry, time]``, as R's ``Surv(entry, time, event)``.
+    start : str, optional
+        Column of interval start (delayed entry, left truncation) times: the row is at
+        risk on ``(start, time]``, as R's ``Surv(start, time, event)`` (``entry`` before
+        0.2.0).
     weights : str, optional
         Column of case weights (finite, >= 0; rows of weight 0 are kept, as R keeps
         them), as R's ``survfit(..., weights = w)``. Weights may change from one
-        ``(entry, time]`` row of a subject to the next (time-varying inverse-probability
+        ``(start, time]`` row of a subject to the next (time-varying inverse-probability
         weights). ``n_risk``, ``n_event`` and ``n_censor`` are then weighted sums
         (floats).
     id : str, optional
         Subject identifier when a subject has several rows, as R's ``id =``: the
-        clusters of the robust variance and, with `entry`, which row ends are real
+        clusters of the robust variance and, with `start`, which row ends are real
         censorings (only a subject's last row, or a row followed by a gap, counts in
         ``n_censor``, as R's ``survflag``).
     robust : bool, optional
         Infinitesimal-jackknife (IJ) variance instead of Greenwood's. ``None`` (default)
         follows R: robust when any weight is not a whole number, or when `id` is given
         and some subject has more than one event. Clusters are the `id` values, else
-        the rows (``robust=True`` with `entry` needs `id`, as R).
+        the rows (``robust=True`` with `start` needs `id`, as R).
     conf_type : {"log", "log-log", "plain", "logit", "arcsin"}
         Transformation for the pointwise confidence limits; ``"log"`` is R's default,
         ``"log-log"`` is the SAS and lifelines default.
@@ -410,7 +413,7 @@ def kaplan_meier(
       ``logit`` and ``arcsin`` (NA in survival 3.5, the version of the reference values;
       survival >= 3.8 reports [1, 1] there); ``log`` and ``plain`` give [1, 1].
     * ``cumhaz`` is Nelson–Aalen, sum d_j/n_j, with SE sqrt(sum d_j/n_j²).
-    * Left truncation: at risk at t iff entry < t <= time; a subject entering at t is not
+    * Left truncation: at risk at t iff start < t <= time; a subject entering at t is not
       at risk for an event at t. Rows are stop times only, so ``n_risk`` may rise.
     * Medians and quantiles: see :meth:`KaplanMeier.quantile`.
     * Weights (R's ``survfitKM``): S(t) = prod (1 − d_j/n_j) with weighted d_j, n_j; a
@@ -453,12 +456,12 @@ def kaplan_meier(
     data, parsed = _formula.split_call(data, time, "kaplan_meier")
     if parsed is not None:
         data, a = _formula.curve_arguments(
-            parsed, data, {"event": event, "by": by, "entry": entry}, "kaplan_meier")
-        return kaplan_meier(data, a["time"], a["status"], by=a["group"], entry=a["entry"],
+            parsed, data, {"event": event, "by": by, "start": start}, "kaplan_meier")
+        return kaplan_meier(data, a["time"], a["status"], by=a["group"], start=a["entry"],
                             weights=weights, id=id, robust=robust, conf_type=conf_type,
                             alpha=alpha, timefix=timefix)
     _formula.require("kaplan_meier", time=time, event=event)
-    V.check_frame(data, [("time", time), ("event", event), ("by", by), ("entry", entry),
+    V.check_frame(data, [("time", time), ("event", event), ("by", by), ("start", start),
                          ("weights", weights), ("id", id)])
     z = _check_options(conf_type, alpha)
     if robust is not None and not isinstance(robust, (bool, np.bool_)):
@@ -466,9 +469,9 @@ def kaplan_meier(
     t, _, tmax = V.time_array(data, time)
     d = V.event_array(data, event)
     e = None
-    if entry is not None:
-        e, _, _ = V.time_array(data, entry, what="entry times", allow_negative=True)
-        V.check_entry_before_time(data, entry, e, time, t)
+    if start is not None:
+        e, _, _ = V.time_array(data, start, what="start times", allow_negative=True)
+        V.check_entry_before_time(data, start, e, time, t)
     codes, levels = (None, None) if by is None else V.group_codes(data, by)
     variance = "greenwood"
     if weights is None and id is None and not robust:
@@ -488,7 +491,7 @@ def kaplan_meier(
             robust = nonint or multi
         robust = bool(robust)
         if robust and robust_given and ids is None and e is not None:
-            raise ValueError("robust=True with (entry, time] rows needs id= (the subject "
+            raise ValueError("robust=True with (start, time] rows needs id= (the subject "
                              "of each row), as R's survfit; or leave robust=None")
         if robust:
             variance = ("infinitesimal jackknife, clustered on " + repr(id) if ids is not None
@@ -506,7 +509,7 @@ def kaplan_meier(
              .reindex(range(len(n)), fill_value=0)]
     meta = {
         "definition": data.attrs.get("definition"),
-        "time": time, "event": event, "entry": entry, "n": n, "records": records,
+        "time": time, "event": event, "start": start, "n": n, "records": records,
         "weights": weights, "id": id, "variance": variance,
     }
     return KaplanMeier(table=table, conf_type=conf_type, alpha=float(alpha), by=by, meta=meta,

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
+from .._deprecate import renamed
 from . import _formula
 from . import _validate as V
 from .results import TestResult
@@ -41,14 +42,15 @@ _TOL = float(np.sqrt(np.finfo(np.float64).eps))
 # ---------------------------------------------------------------------------------------
 # Public function
 # ---------------------------------------------------------------------------------------
+@renamed(group="by", entry="start")
 def logrank(
     data: pd.DataFrame | str,
     time: str | pd.DataFrame | None = None,
     event: str | None = None,
-    group: str | None = None,
+    by: str | None = None,
     *,
     strata: str | None = None,
-    entry: str | None = None,
+    start: str | None = None,
     rho: float = 0.0,
     gamma: float = 0.0,
     timefix: bool = True,
@@ -58,23 +60,24 @@ def logrank(
     Parameters
     ----------
     data : pandas.DataFrame
-        One row per subject (or per ``(entry, time]`` interval with `entry`). Or an R
+        One row per subject (or per ``(start, time]`` interval with `start`). Or an R
         formula given first, ``rc.logrank("Surv(time, event) ~ group + strata(s)",
-        data)``, which replaces `time`, `event`, `group`, `strata` and `entry`.
+        data)``, which replaces `time`, `event`, `by`, `strata` and `start`.
     time : str
         Column of follow-up times (>= 0).
     event : str
         Column of event indicators: 1 (or True) = event, 0 = censored.
-    group : str
+    by : str
         Column whose values define the groups compared, in sorted order (a categorical
         column keeps its category order), as R's ``survdiff(... ~ group)``.
     strata : str, optional
         Column of strata: the test statistic is the stratified one (risk sets, expected
         counts and variances computed within each stratum, then summed), as
         ``survdiff(... ~ group + strata(s))``.
-    entry : str, optional
-        Column of entry (left-truncation) times: a row is at risk at t iff
-        ``entry < t <= time``, as R's ``Surv(entry, time, event)``.
+    start : str, optional
+        Column of interval start (delayed entry) times: a row is at risk at t iff
+        ``start < t <= time``, as R's ``Surv(start, time, event)`` (``entry`` before
+        0.2.0).
     rho : float
         Fleming–Harrington rho >= 0: each event time is weighted by S(t−)^rho, where S
         is the pooled Kaplan–Meier curve (within the stratum) just before t. ``rho=0``
@@ -169,30 +172,30 @@ def logrank(
     data, parsed = _formula.split_call(data, time, "logrank")
     if parsed is not None:
         data, a = _formula.curve_arguments(
-            parsed, data, {"event": event, "group": group, "strata": strata, "entry": entry},
+            parsed, data, {"event": event, "by": by, "strata": strata, "start": start},
             "logrank", strata=True)
         if a["group"] is None:
             raise ValueError(f"logrank compares groups: formula {parsed.text!r} names none")
         return logrank(data, a["time"], a["status"], a["group"], strata=a["strata"],
-                       entry=a["entry"], rho=rho, gamma=gamma, timefix=timefix)
-    _formula.require("logrank", time=time, event=event, group=group)
-    V.check_frame(data, [("time", time), ("event", event), ("group", group),
-                         ("strata", strata), ("entry", entry)])
-    if strata is not None and strata == group:
-        raise ValueError(f"column {group!r} is given both as group and as strata")
+                       start=a["entry"], rho=rho, gamma=gamma, timefix=timefix)
+    _formula.require("logrank", time=time, event=event, by=by)
+    V.check_frame(data, [("time", time), ("event", event), ("by", by),
+                         ("strata", strata), ("start", start)])
+    if strata is not None and strata == by:
+        raise ValueError(f"column {by!r} is given both as by and as strata")
     rho = _check_weight("rho", rho)
     gamma = _check_weight("gamma", gamma)
     t, _, tmax = V.time_array(data, time)
     d = V.event_array(data, event)
     e = None
     emin = 0.0
-    if entry is not None:
-        e, emin, _ = V.time_array(data, entry, what="entry times", allow_negative=True)
-        V.check_entry_before_time(data, entry, e, time, t)
-    codes, levels = V.group_codes(data, group)
+    if start is not None:
+        e, emin, _ = V.time_array(data, start, what="start times", allow_negative=True)
+        V.check_entry_before_time(data, start, e, time, t)
+    codes, levels = V.group_codes(data, by)
     if len(levels) < 2:
         raise ValueError(
-            f"column {group!r} has a single group ({levels[0]!r}) in all {len(data)} rows; "
+            f"column {by!r} has a single group ({levels[0]!r}) in all {len(data)} rows; "
             "the log-rank test compares at least 2 groups"
         )
     s_codes, s_levels = (None, None) if strata is None else V.group_codes(data, strata)
@@ -233,7 +236,7 @@ def logrank(
     meta = {
         "var": Vm,
         "groups": list(levels),
-        "time": time, "event": event, "group": group, "strata": strata, "entry": entry,
+        "time": time, "event": event, "group": by, "strata": strata, "start": start,
         "rho": rho, "gamma": gamma, "timefix": bool(timefix),
         "n_strata": n_strata, "by_stratum": by_stratum, "singular": singular,
         "definition": data.attrs.get("definition"),

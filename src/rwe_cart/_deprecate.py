@@ -1,0 +1,39 @@
+"""Retired argument names: they keep working for one minor version, with a FutureWarning
+that names the new spelling (the vocabulary of docs/api-conventions.md)."""
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The version in which the retired spellings stop working.
+REMOVED_IN = "0.3.0"
+
+
+def renamed(**old_to_new: str) -> Callable[[F], F]:
+    """Let a function take each retired keyword ``old`` for ``new``, with a FutureWarning.
+
+    The function's signature (``inspect.signature``) shows only the new names; the map of
+    retired names is kept in ``__retired__`` for the vocabulary test.
+    """
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{fn.__name__}() got {old}= and {new}=; {old}= is the "
+                                        f"retired name of {new}=, give {new}= only")
+                    warnings.warn(f"{fn.__name__}({old}=) is now {fn.__name__}({new}=); "
+                                  f"{old}= stops working in rwe_cart {REMOVED_IN}",
+                                  FutureWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        wrapper.__retired__ = {**getattr(fn, "__retired__", {}), **old_to_new}
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

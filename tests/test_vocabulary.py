@@ -1,0 +1,73 @@
+"""One vocabulary across the public API (docs/api-conventions.md): no public signature
+uses a retired spelling, and each retired spelling still works for one minor version with
+a FutureWarning naming the new one."""
+from __future__ import annotations
+
+import inspect
+
+import pandas as pd
+import pytest
+
+import rwe_cart as rc
+from rwe_cart import exposure
+
+#: Spellings retired in 0.2.0 and their replacements.
+RETIRED = {"entry": "start", "stop": "time", "treat_time": "exposure_time", "group": "by",
+           "k": "suppress_below", "test": "test_col", "value": "value_col",
+           "unit": "unit_col"}
+
+
+def _public_functions():
+    seen = {}
+    for owner, names in ((rc, rc.__all__), (exposure, exposure.__all__)):
+        for name in names:
+            obj = getattr(owner, name)
+            if inspect.isfunction(obj):
+                seen.setdefault(obj.__name__, obj)
+    return sorted(seen.items())
+
+
+@pytest.mark.parametrize("name, fn", _public_functions())
+def test_no_public_signature_uses_a_retired_spelling(name, fn):
+    params = set(inspect.signature(fn).parameters)
+    used = sorted(params & set(RETIRED))
+    assert not used, f"{name} still names {used}; the vocabulary says {[RETIRED[u] for u in used]}"
+
+
+def test_hsct_effect_takes_the_landmark_day_as_at():
+    assert "at" in inspect.signature(rc.hsct_effect).parameters
+    assert "landmark" not in inspect.signature(rc.hsct_effect).parameters
+
+
+@pytest.mark.parametrize("call, new", [
+    (lambda: rc.suppress_counts(pd.DataFrame({"n": [3, 9]}), k=5), "suppress_below="),
+    (lambda: rc.logrank(pd.DataFrame({"t": [1, 2, 3, 4], "e": [1, 1, 0, 1],
+                                      "g": ["a", "b", "a", "b"]}), "t", "e", group="g"),
+     "by="),
+    (lambda: rc.kaplan_meier(pd.DataFrame({"s": [0, 0], "t": [1, 2], "e": [1, 0]}), "t", "e",
+                             entry="s"), "start="),
+    (lambda: rc.standardise_lab_units(pd.DataFrame({"name": ["hb"], "value": [95.0],
+                                                    "unit": ["g/L"]}), test="name"),
+     "test_col="),
+])
+def test_retired_spellings_work_with_a_future_warning(call, new):
+    with pytest.warns(FutureWarning, match=new):
+        call()
+
+
+def test_retired_and_new_spelling_together_is_an_error():
+    frame = pd.DataFrame({"t": [1, 2], "e": [1, 0]})
+    with pytest.raises(TypeError, match="entry= and start="):
+        rc.kaplan_meier(frame, "t", "e", entry="t", start="t")
+
+
+def test_old_orders_and_names_of_the_cohort_functions_still_work():
+    cohort = rc.datasets.rocca_like()
+    with pytest.warns(FutureWarning, match="effect_modification\\(cohort, endpoint, factor=...\\)"):
+        old = exposure.effect_modification(cohort, "prior_hsct", "OS")
+    new = exposure.effect_modification(cohort, "OS", factor="prior_hsct")
+    pd.testing.assert_frame_equal(old.table, new.table)
+    with pytest.warns(FutureWarning, match="hsct_effect\\(at=<day>\\)"):
+        a = rc.hsct_effect(cohort, "PFS", methods=["landmark"], landmark=120)
+    b = rc.hsct_effect(cohort, "PFS", methods=["landmark"], at=120)
+    pd.testing.assert_frame_equal(a.table, b.table)
