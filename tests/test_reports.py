@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import rwe_cart as rc
+
 from rwe_cart.io.registry import file_sha256
 from rwe_cart.report import bundled_notebooks, render_all
 
@@ -52,6 +54,10 @@ def test_every_notebook_has_a_report_and_a_manifest(two_runs):
     assert manifest["inputs_sha256"]["rocca_like.csv"] == file_sha256(DATA)
     assert {n["notebook"] for n in manifest["notebooks"]} == {f"{n}.ipynb" for n in names}
     assert manifest["packages"]["numpy"]
+    # every report's provenance block names the package version and the commit it ran from
+    stamp = f"rwe_cart {rc.__version__} (git commit {manifest['git_commit']})"
+    for page in html_files(out):
+        assert stamp in page.read_text(encoding="utf-8"), page.name
 
 
 def _identifiers_and_dates() -> tuple[set, set]:

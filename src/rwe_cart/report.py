@@ -31,7 +31,7 @@ import pandas as pd
 
 logger = logging.getLogger(__name__)
 
-REPORTED_PACKAGES = ("rwe_cart", "numpy", "pandas", "scipy", "statsmodels", "lifelines",
+REPORTED_PACKAGES = ("rwe_cart", "numpy", "pandas", "scipy", "statsmodels", "formulaic",
                      "matplotlib", "pandera")
 
 
@@ -60,7 +60,10 @@ def provenance(cohort, endpoints: Sequence[str] = ()) -> str:
         lines.append("\n**Endpoint definitions**\n")
         lines += [f"- {BASE_DEFINITIONS[e.upper()]}" for e in dict.fromkeys(endpoints)]
     versions = ", ".join(f"{p} {_version(p)}" for p in REPORTED_PACKAGES)
-    lines.append(f"\n*Python {platform.python_version()}; {versions}. "
+    commit = _git_commit()
+    lines.append(f"\n*rwe_cart {_version('rwe_cart')} "
+                 f"({f'git commit {commit}' if commit else 'not run from a git checkout'}); "
+                 f"Python {platform.python_version()}; {versions}. "
                  f"Report generated {_dt.date.today().isoformat()}.*")
     return "\n".join(lines)
 

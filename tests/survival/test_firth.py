@@ -14,8 +14,9 @@ from rwe_cart.survival import _cox_core as core
 from rwe_cart.survival import _firth
 from rwe_cart.survival._cox_design import r_means
 from rwe_cart.survival.cox import NotEstimableError, cox
+from paths import TEST_DATA
 
-FIRTH = json.loads((Path(__file__).parent / "data" / "firth.json").read_text())
+FIRTH = json.loads((TEST_DATA / "firth.json").read_text())
 RTOL, ATOL = 1e-6, 1e-9
 
 

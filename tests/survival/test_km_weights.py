@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 
 from rwe_cart.survival.km import kaplan_meier
+from paths import TEST_DATA
 
 RTOL, ATOL = 1e-9, 1e-12  # closed-form quantities; the JSON holds 15 significant digits
-DOC = json.loads((Path(__file__).parent / "data" / "km_weights.json").read_text())
+DOC = json.loads((TEST_DATA / "km_weights.json").read_text())
 CASES = DOC["cases"]
 
 

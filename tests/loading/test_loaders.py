@@ -6,6 +6,7 @@ import pytest
 
 import rwe_cart as rc
 from test_cohort import base_frame
+from paths import TEST_DATA
 
 LOCAL = {"ID": "patient_id", "INF_DATE": "date_infusion", "LAST_FU": "date_last_contact"}
 
@@ -178,5 +179,5 @@ def test_events_unknown_event_named_and_exclude_counts_rows():
 def test_adam_sas7bdat(tmp_path):
     # Fixtures written by R haven from adam_tables() (tests/data/make_sas7bdat.R).
     from pathlib import Path
-    data = Path(__file__).parent / "data"
+    data = TEST_DATA
     check_adam_cohort(rc.load_adam(data / "adsl.sas7bdat", data / "adtte.sas7bdat"))

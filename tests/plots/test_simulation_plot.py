@@ -10,12 +10,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from images import check_baseline
+from paths import ROOT
 
 import rwe_cart as rc
 from rwe_cart.plots import theme
 from rwe_cart.plots.simulation import plot_simulation_bias
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture

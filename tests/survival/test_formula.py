@@ -13,8 +13,9 @@ from pandas.testing import assert_frame_equal
 
 import rwe_cart as rc
 from reference import load_data
+from paths import TEST_DATA
 
-FORMULA_R = json.loads((Path(__file__).parent / "data" / "formula.json").read_text())
+FORMULA_R = json.loads((TEST_DATA / "formula.json").read_text())
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:

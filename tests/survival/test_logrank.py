@@ -19,9 +19,10 @@ import importlib
 lr_module = importlib.import_module("rwe_cart.survival.logrank")
 from rwe_cart.survival.logrank import logrank
 from rwe_cart.survival.results import TestResult
+from paths import TEST_DATA
 
 RTOL, ATOL = 1e-9, 1e-12  # the JSON holds 15 significant digits
-OWN_REFERENCE = Path(__file__).parent / "data" / "logrank_rho.json"
+OWN_REFERENCE = TEST_DATA / "logrank_rho.json"
 
 # (case file, block, dataset, time, event, group, strata)
 R_CASES = [

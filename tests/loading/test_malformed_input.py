@@ -138,7 +138,7 @@ def test_trailing_separators_and_crlf_are_harmless(tmp_path):
 
 @pytest.mark.parametrize("text", [
     'patient_id,date_infusion,date_last_contact\n"P01,2023-01-01,2023-02-01\n',
-    # found by test_fuzz: a trailing separator first, then the unclosed quote
+    # found by test_loader_fuzz: a trailing separator first, then the unclosed quote
     'patient_id,date_infusion,date_last_contact\nP1,2016-01-01,2016-01-08,\n"P9,2023-01-01\n',
 ])
 def test_unclosed_quote_is_unreadable(tmp_path, text):
@@ -371,7 +371,7 @@ def test_exclude_accounts_for_rows_without_patient_id():
 
 
 def test_missing_id_and_out_of_range_value_together():
-    # Found by test_fuzz: pandera's failure-case table then mixes an all-NA case and a value.
+    # Found by test_loader_fuzz: pandera's failure-case table then mixes an all-NA case and a value.
     f = base_frame().assign(patient_id=[None, "P02", "P03"], age=["45", "-1", "33"])
     probs = problems_of(rc.load_registry, f)
     hit(probs, "<row 0>", "patient_id", "required")

@@ -15,8 +15,9 @@ import pytest
 import rwe_cart as rc
 from rwe_cart import exposure
 from rwe_cart.exposure import ccw_cohort
+from paths import ROOT, TEST_DATA
 
-DATA = Path(__file__).parent / "data"
+DATA = TEST_DATA
 RTOL = 1e-6  # R writes 15 significant digits
 R = json.loads((DATA / "adam_minimal_km.json").read_text(), parse_constant=float)
 KM_COLUMNS = {"time": "time", "n_risk": "n_risk", "n_event": "n_event", "n_censor": "n_censor",
@@ -143,7 +144,7 @@ def test_registry_file_without_a_column_vs_with_empty_cells():
 def test_report_06_renders_on_the_minimal_adam_and_says_what_it_cannot_show(tmp_path):
     from rwe_cart.report import render_notebook
 
-    notebook = Path(__file__).resolve().parents[1] / "src" / "rwe_cart" / "notebooks" / "06_zuma3_adam.ipynb"
+    notebook = ROOT / "src" / "rwe_cart" / "notebooks" / "06_zuma3_adam.ipynb"
     html = render_notebook(notebook, tmp_path, {"adsl": str(DATA / "adam_minimal_adsl.csv"),
                                                 "adtte": str(DATA / "adam_minimal_adtte.csv"), "adrs": None})
     text = html.read_text(encoding="utf-8")

@@ -3,7 +3,7 @@
 The rendered-image baseline lives in tests/baseline/plot_km_two_groups.png. After an
 intended change of the figure, regenerate it with
 
-    RWE_CART_UPDATE_BASELINE=1 pytest tests/test_plots.py -k baseline
+    RWE_CART_UPDATE_BASELINE=1 pytest tests/plots/test_km_plot.py -k baseline
 
 then look at the new PNG before committing it.
 """

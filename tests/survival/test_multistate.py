@@ -18,6 +18,7 @@ from reference import as_array, load_case, load_data
 
 import rwe_cart as rc
 from rwe_cart.survival import multistate as ms_module
+from paths import TEST_DATA
 
 RTOL = 1e-6
 ATOL = 1e-12
@@ -28,7 +29,7 @@ LEVELS = {"dissub": ["AML", "ALL", "CML"], "age": ["<=20", "20-40", ">40"],
 R_TERMS = ["dissub1", "dissub2", "age1", "age2", "drmatch", "tcd"]
 OUR_TERMS = ["dissubALL", "dissubCML", "age20-40", "age>40", "drmatchGender mismatch", "tcdTCD"]
 ORDER = [f"{t}.{k}" for k in (1, 2, 3) for t in OUR_TERMS]
-DATA = Path(__file__).parent / "data"
+DATA = TEST_DATA
 
 
 def close(actual, expected, what=""):

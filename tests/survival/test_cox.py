@@ -16,6 +16,7 @@ from scipy.optimize import brentq
 from rwe_cart.survival import _cox_core as core
 from rwe_cart.survival.cox import Concordance, CoxModel, cox, cox_coef
 from rwe_cart.survival.results import TestResult
+from paths import TEST_DATA
 
 RTOL, ATOL = 1e-6, 1e-9  # fitted quantities: R stops at a 1e-9 change in loglik
 
@@ -688,7 +689,7 @@ def test_a_fit_keeps_one_whole_state(heart):
 # ---------------------------------------------------------------------------------------
 # predict_survival: confidence limits against R's survfit.coxph
 # ---------------------------------------------------------------------------------------
-PREDICT = json.loads((Path(__file__).parent / "data" / "cox_predict.json").read_text())
+PREDICT = json.loads((TEST_DATA / "cox_predict.json").read_text())
 
 
 @pytest.mark.parametrize("key", sorted(PREDICT["cases"]))

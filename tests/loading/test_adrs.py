@@ -8,7 +8,7 @@ import pyreadstat
 import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
-from test_fuzz import _ids, bad_date, check_cohort, check_problems, fuzz_settings, junk, mutation_lists
+from test_loader_fuzz import _ids, bad_date, check_cohort, check_problems, fuzz_settings, junk, mutation_lists
 
 import rwe_cart as rc
 from rwe_cart import schema

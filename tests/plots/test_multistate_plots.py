@@ -3,7 +3,7 @@
 Each figure has a rendered-image baseline in tests/baseline/. After an intended change
 of a figure, regenerate them with
 
-    RWE_CART_UPDATE_BASELINE=1 pytest tests/test_plots_multistate.py -k baseline
+    RWE_CART_UPDATE_BASELINE=1 pytest tests/plots/test_multistate_plots.py -k baseline
 
 then look at the new PNGs before committing them.
 """
