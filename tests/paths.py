@@ -1,5 +1,5 @@
 """Where the tests find the repository and their own data files, wherever the test module
-sits under tests/."""
+sits under tests/ (pytest puts tests/ on the import path: ``pythonpath`` in pyproject.toml)."""
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
