@@ -143,3 +143,25 @@ def test_a_folder_without_notebooks_is_an_error_not_an_empty_report(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="no report notebooks"):
         render_all(tmp_path / "notebooks", tmp_path / "out")
+
+
+def test_sections_without_their_inputs_say_so_and_the_report_goes_on(tmp_path):
+    """A registry without HSCT or response dates: the HSCT sections and the DOR curve
+    print why they are not shown instead of stopping the report."""
+    import shutil
+
+    from paths import ROOT
+    from rwe_cart.report import bundled_notebooks, render_all
+
+    registry = pd.read_csv(ROOT / "data" / "synthetic" / "rocca_like.csv")
+    registry.drop(columns=["date_hsct", "date_response"]).to_csv(tmp_path / "reg.csv",
+                                                                   index=False)
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for name in ("02_survival_endpoints", "04_competing_risks"):
+        shutil.copy(bundled_notebooks() / f"{name}.ipynb", notebooks)
+    render_all(notebooks, tmp_path / "out", {"data": str(tmp_path / "reg.csv")}, jobs=1)
+    endpoints = (tmp_path / "out" / "02_survival_endpoints.html").read_text(encoding="utf-8")
+    competing = (tmp_path / "out" / "04_competing_risks.html").read_text(encoding="utf-8")
+    assert "Not shown: DOR needs response dates (date_response)" in endpoints
+    assert "Not shown: the allo-HSCT-in-remission analyses needs" in competing

@@ -369,3 +369,37 @@ if __name__ == "__main__":
     from rwe_cart.report import main as _main
 
     sys.exit(_main())
+
+
+def requires_magic(line: str, cell: str) -> None:
+    """``%%requires <cohort> <need> [<need> …]``: run the cell, or print why it is not shown.
+
+    Each need is an endpoint name (``DOR``, ``PFS``, …: the contract columns that endpoint
+    reads) or ``HSCT`` (who was transplanted in remission). When the cohort's source does
+    not provide one of them (:attr:`rwe_cart.Cohort.unavailable`), the report section says
+    so in a line instead of stopping the report; otherwise the cell runs as if the line
+    were not there. Load it in a notebook with ``%load_ext rwe_cart.report``.
+    """
+    from IPython import get_ipython
+    from IPython.display import Markdown, display
+
+    from .cohort import UnavailableInputError
+    from .endpoints import needs
+    from .exposure.rows import HSCT_NEEDS
+
+    shell = get_ipython()
+    name, *wanted = line.split()
+    cohort = shell.user_ns[name]
+    columns = [c for w in wanted for c in (HSCT_NEEDS if w.upper() == "HSCT" else needs(w))]
+    words = {"HSCT": "the allo-HSCT-in-remission analyses"}
+    try:
+        cohort.require(columns, " and ".join(words.get(w.upper(), w) for w in wanted))
+    except UnavailableInputError as why:
+        display(Markdown(f"*Not shown: {why}.*"))
+        return
+    shell.run_cell(cell)
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext rwe_cart.report``: the ``%%requires`` cell magic of the report notebooks."""
+    ipython.register_magic_function(requires_magic, magic_kind="cell", magic_name="requires")
