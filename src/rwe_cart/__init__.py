@@ -17,7 +17,8 @@ from . import _log  # noqa: F401
 _EXPORTS = {
     "cohort": ("Cohort", "UnavailableInputError"),
     "endpoints": ("endpoint",),
-    "exposure": ("CCWResult", "CompetingRisksView", "EffectModification", "ExposureComparison",
+    "exposure": ("CartMultistate", "DynamicPrediction", "MultistateCox", "dynamic_prediction",
+                 "CCWResult", "CompetingRisksView", "EffectModification", "ExposureComparison",
                  "ExposureEstimate", "LandmarkGrid", "LandmarkSupermodel", "SimonMakuch", "ccw",
                  "censor_at_exposure", "clone_censor", "effect_modification_cox",
                  "exposure_cause_specific_cox", "hsct_effect", "incidence_after_exposure",
@@ -147,6 +148,11 @@ __all__ = [
     "length_of_stay",
     "plot_state_probabilities",
     "plot_state_diagram",
+    # the CAR-T pathway (cohort.multistate())
+    "CartMultistate",
+    "MultistateCox",
+    "DynamicPrediction",
+    "dynamic_prediction",
 ]
 from ._version import __version__  # noqa: E402
 

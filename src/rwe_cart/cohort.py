@@ -171,6 +171,13 @@ class Cohort:
         return hsct_rows(self, endpoint, population="all", allowed=ENDPOINTS,
                          endpoint_options=options)
 
+    def multistate(self, *, keep: Iterable[str] = ()):
+        """The CAR-T pathway as a multi-state model (states ``infused``, ``remission``,
+        ``hsct``, ``relapse``, ``death``); see :func:`rwe_cart.exposure.cart_multistate`."""
+        from .exposure import cart_multistate
+
+        return cart_multistate(self, keep=list(keep))
+
     def subset(self, keep: pd.Series | np.ndarray, *, step: str, reason: str | pd.Series) -> Cohort:
         """A new cohort of the patients where ``keep`` is True; the others go to attrition.
 

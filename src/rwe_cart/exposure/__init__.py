@@ -37,6 +37,8 @@ from .hsct import DEFAULT_METHODS, METHODS, ExposureComparison, hsct_effect
 from ._landmark import (LandmarkGrid, LandmarkSupermodel, landmark, landmark_cox,
                        landmark_cox_grid, landmark_grid, landmark_supermodel, median_hsct_day,
                        supermodel)
+from ._multistate import (MULTISTATE_NEEDS, CartMultistate, DynamicPrediction, MultistateCox,
+                          cart_multistate, cart_transitions, dynamic_prediction)
 from .modification import EffectModification, effect_modification, effect_modification_cox
 from ._naive import naive, naive_cox
 from ._simon_makuch import SimonMakuch, simon_makuch, simon_makuch_curves
@@ -56,4 +58,7 @@ __all__ = [
     "ccw_cohort", "naive", "censor", "time_varying", "mantel_byar", "simon_makuch", "landmark",
     "landmark_grid", "supermodel", "effect_modification", "competing", "hsct_effect",
     "hsct_frame", "hsct_rows", "excluded_frame", "median_hsct_day",
+    # the CAR-T pathway as a multi-state model
+    "MULTISTATE_NEEDS", "CartMultistate", "MultistateCox", "DynamicPrediction",
+    "cart_multistate", "cart_transitions", "dynamic_prediction",
 ]

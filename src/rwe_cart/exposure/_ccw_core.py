@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from ..survival import _validate as V
+from ..survival import validate as V
 from ..survival.cox import NotEstimableError, cox
 from ..survival.design import design_matrix
 from ..survival.km import weighted_counts

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._deprecate import renamed
-from ..survival import _validate as V
+from ..survival import validate as V
 from ..survival.km import KaplanMeier, kaplan_meier
 from ._result import ExposureEstimate
 from ._common import count_ids

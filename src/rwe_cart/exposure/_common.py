@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..survival import _validate as V
+from ..survival import validate as V
 from ..survival.cox import CoxModel, NotEstimableError
 
 POPULATIONS = ("responders", "all")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._deprecate import renamed
-from ..survival import _validate as V
+from ..survival import validate as V
 from ..survival.competing import CumulativeIncidence, cumulative_incidence
 from ..survival.cox import NotEstimableError
 from ._result import ExposureEstimate, comparison_table

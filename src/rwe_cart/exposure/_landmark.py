@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.special import ndtri
 from scipy.stats import norm
 
-from ..survival import _validate as V
+from ..survival import validate as V
 from ..survival.cox import CoxModel, cox
 from ..survival.logrank import logrank
 from ..timeline import landmark_frame

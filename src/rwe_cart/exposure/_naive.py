@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from ..survival import _validate as V
+from ..survival import validate as V
 from ..survival.cox import cox
 from ._result import BIASED_NOTE, ExposureEstimate
 from ._common import (adjusted_words, as_list, check_numbers, count_ids, exposure_row,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._deprecate import renamed
-from ..survival import _validate as V
+from ..survival import validate as V
 from ..survival.cox import cox
 from ..survival.results import TestResult
 from ._common import (adjusted_words, as_list, check_numbers, count_ids, exposure_row,

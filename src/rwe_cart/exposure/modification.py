@@ -19,7 +19,7 @@ from scipy.stats import chi2
 from .._deprecate import renamed
 from .._deprecate import REMOVED_IN
 from ..endpoints import ENDPOINTS
-from ..survival import _validate as V
+from ..survival import validate as V
 from ..survival.cox import CoxModel, NotEstimableError, cox
 from ..survival.design import level_name
 from ..survival.results import TestResult

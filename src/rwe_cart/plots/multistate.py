@@ -337,14 +337,14 @@ def plot_state_diagram(
     ['2', '2', '3']
     """
     from rwe_cart.privacy import format_count
-    from rwe_cart.survival.multistate import _ATTR
+    from rwe_cart.survival.multistate import TRANSITIONS_ATTR
 
-    if not isinstance(frame_or_cohort, pd.DataFrame) or _ATTR not in frame_or_cohort.attrs:
+    if not isinstance(frame_or_cohort, pd.DataFrame) or TRANSITIONS_ATTR not in frame_or_cohort.attrs:
         raise TypeError("plot_state_diagram takes the long frame of rc.multistate_frame "
                         f"(which carries its transitions), got {type(frame_or_cohort).__name__}")
     check_suppress(suppress_below)
     frame = frame_or_cohort
-    tr = frame.attrs[_ATTR]
+    tr = frame.attrs[TRANSITIONS_ATTR]
     made = frame.loc[frame["status"] == 1, "trans"].value_counts()
     n_trans = np.array([int(made.get(k, 0)) for k in range(1, tr.n_transitions + 1)])
     n_pat = frame["id"].nunique()

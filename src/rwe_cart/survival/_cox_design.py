@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from . import _validate as V
+from . import validate as V
 from .design import design_matrix, is_numeric, numeric_column
 
 __all__ = ["Inputs", "read_inputs", "r_means"]

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _validate as V
+from . import validate as V
 
 __all__ = ["SurvFormula", "parse", "split_call", "model_columns", "transform", "group_frame"]
 

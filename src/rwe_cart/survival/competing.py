@@ -30,7 +30,7 @@ from scipy.stats import chi2, norm
 from . import _competing_core as core
 from .._deprecate import renamed
 from . import _formula
-from . import _validate as V
+from . import validate as V
 from .design import design_matrix
 from .results import RegressionResult, SummaryDisplay
 

@@ -4,7 +4,7 @@ Public: :func:`cox`, :class:`CoxModel` (with :class:`Concordance`, :class:`LogLi
 :func:`cox_coef` (:class:`CoxCoef`), the coefficients alone as a fast function of the
 rows used, for bootstrap loops.
 
-The public function validates once (``_validate`` plus the design-matrix checks below)
+The public function validates once (``validate`` plus the design-matrix checks below)
 and calls the array-only core in :mod:`rwe_cart.survival._cox_core`, which is our own
 Newton–Raphson: lifelines stops early (it cannot match R at 1e-6) and its time-varying
 fitter loops over event times in Python. Covariates, ties, counting-process data,
@@ -26,7 +26,7 @@ from scipy.stats import chi2, norm
 
 from . import _cox_core as core
 from . import _firth, _formula
-from . import _validate as V
+from . import validate as V
 from ._cox_design import Inputs, r_means, read_inputs
 from .design import Design, build_rows
 from .km import CONF_TYPES, _confint

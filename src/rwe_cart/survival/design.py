@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _validate as V
+from . import validate as V
 
 __all__ = ["Design", "design_matrix", "build_rows", "is_numeric", "level_name",
            "numeric_column"]

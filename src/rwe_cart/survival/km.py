@@ -3,7 +3,7 @@
 Public: :func:`kaplan_meier`, :class:`KaplanMeier`, :func:`median_followup`.
 
 The estimator has two layers, as every estimator in the package: the public function
-validates once (``_validate``), then a private array-only core counts the risk sets and
+validates once (``validate``), then a private array-only core counts the risk sets and
 builds the curve. Counting has two vectorised paths:
 
 * whole-number times in a modest range (the registry case: days, many ties) are counted
@@ -28,7 +28,7 @@ from scipy.special import ndtri
 
 from .._deprecate import renamed
 from . import _formula
-from . import _validate as V
+from . import validate as V
 from .results import SummaryDisplay
 
 __all__ = ["kaplan_meier", "KaplanMeier", "median_followup", "CONF_TYPES"]

@@ -3,7 +3,7 @@
 Public: :func:`logrank`.
 
 Two layers, as every estimator in the package: :func:`logrank` validates once
-(``_validate``) and builds the result; :func:`_logrank_arrays` trusts its inputs and does
+(``validate``) and builds the result; :func:`_logrank_arrays` trusts its inputs and does
 the arithmetic. Only the numbers at risk and of events per group at each distinct event
 time are needed; they are counted in one of three vectorised ways:
 
@@ -30,7 +30,7 @@ from scipy.stats import chi2
 
 from .._deprecate import renamed
 from . import _formula
-from . import _validate as V
+from . import validate as V
 from .results import TestResult
 
 __all__ = ["logrank"]

@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import _cox_core as cox_core
 from . import _multistate_core as core
-from . import _validate as V
+from . import validate as V
 from .design import build_rows, is_numeric, level_name, numeric_column
 from .cox import CoxModel, cox
 
@@ -31,7 +31,7 @@ __all__ = ["Transitions", "TransitionHazards", "StateProbabilities", "LengthOfSt
            "transitions", "multistate_frame", "expand_covariates", "transition_hazards",
            "state_probabilities", "landmark_aalen_johansen", "length_of_stay"]
 
-_ATTR = "multistate_transitions"   # frame.attrs key carrying the Transitions
+TRANSITIONS_ATTR = "multistate_transitions"   # frame.attrs key carrying the Transitions
 _LONG_COLUMNS = ["id", "from", "to", "trans", "start", "stop", "time", "status"]
 
 
@@ -217,7 +217,7 @@ def _transitions_of(obj, transitions, what: str) -> Transitions:
             raise TypeError("transitions must be made by rc.transitions(...), got "
                             f"{type(transitions).__name__}")
         return transitions
-    tr = getattr(obj, "attrs", {}).get(_ATTR) if obj is not None else None
+    tr = getattr(obj, "attrs", {}).get(TRANSITIONS_ATTR) if obj is not None else None
     if tr is None:
         raise ValueError(f"{what} does not carry its transitions; pass transitions= "
                          "(made by rc.transitions)")
@@ -397,7 +397,7 @@ def multistate_frame(data: pd.DataFrame, transitions: Transitions, *,
     })
     for k in keep:
         out[k] = data[k].array.take(pat)  # keeps categorical levels and dtypes
-    out.attrs[_ATTR] = tr
+    out.attrs[TRANSITIONS_ATTR] = tr
     return out
 
 
@@ -533,7 +533,7 @@ def expand_covariates(frame: pd.DataFrame, columns: Sequence[str] | str,
                                      "before expanding")
                 new[name] = np.where(trans == k, x, 0.0)
     out = pd.concat([out, pd.DataFrame(new, index=frame.index)], axis=1)
-    out.attrs[_ATTR] = tr
+    out.attrs[TRANSITIONS_ATTR] = tr
     return out
 
 
@@ -1050,7 +1050,7 @@ def landmark_aalen_johansen(frame: pd.DataFrame, transitions: Transitions | None
     sub = frame.loc[rows].copy()
     sub["start"] = np.maximum(st[rows], s)
     sub["time"] = sub["stop"] - sub["start"]
-    sub.attrs[_ATTR] = tr
+    sub.attrs[TRANSITIONS_ATTR] = tr
     hz = _np_hazards(sub, tr, "aalen", ties="efron")
     return _probabilities(hz, s, "forward", True, start=start,
                           meta={"landmark": s, "n_patients": int(there.size)})
@@ -1216,7 +1216,7 @@ def _elos_bootstrap(pt: StateProbabilities, tau, start, a, n_boot, seed,
         raise ValueError("the long frame needs its 'id' column for the bootstrap")
 
     def stat(f):
-        f.attrs[_ATTR] = tr
+        f.attrs[TRANSITIONS_ATTR] = tr
         return pd.Series(_elos(recompute(f), tau, a), index=list(map(str, tr.states)))
 
     res = bootstrap(frame, stat, n_boot, seed=seed, cluster="id", method="normal")
