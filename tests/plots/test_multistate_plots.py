@@ -151,3 +151,18 @@ def test_cox_prediction_counts_need_the_frame(long):
     fig = _draw(rc.plot_state_probabilities(pt, times=[0, 2, 4], frame=long))
     table = [a for a in fig.axes[0].child_axes if a.get_label() == "risk_table"][0]
     assert [t.get_text() for t in table.texts if t.get_gid() == GID_RISK][3] == "2204"
+
+
+def test_state_diagram_of_a_cohort_is_that_of_its_pathway():
+    import matplotlib.pyplot as plt
+
+    cohort = rc.datasets.rocca_like()
+    counts = []
+    for source in (cohort, cohort.multistate(), cohort.multistate().frame):
+        fig = rc.plot_state_diagram(source)
+        counts.append(sorted(t.get_text() for t in fig.axes[0].texts
+                             if t.get_gid() == "transition-count"))
+        plt.close(fig)
+    assert counts[0] == counts[1] == counts[2] and len(counts[0]) == 9
+    with pytest.raises(TypeError, match="takes a cohort"):
+        rc.plot_state_diagram(pd.DataFrame({"a": [1]}))

@@ -294,7 +294,7 @@ def _layout(tr) -> dict[int, tuple[float, float]]:
 
 
 def plot_state_diagram(
-    frame_or_cohort: pd.DataFrame,
+    frame_or_cohort: Any,
     *,
     labels: Mapping[Any, str] | None = None,
     ax: Axes | None = None,
@@ -308,7 +308,9 @@ def plot_state_diagram(
     Parameters
     ----------
     frame_or_cohort
-        The long frame of :func:`rwe_cart.multistate_frame` (it carries the model).
+        The long frame of :func:`rwe_cart.multistate_frame` (it carries the model), a
+        :class:`~rwe_cart.Cohort` (its CAR-T pathway, ``cohort.multistate()``) or that
+        pathway model (:class:`~rwe_cart.CartMultistate`).
     labels
         Display names of states.
     ax, title, figsize
@@ -339,11 +341,15 @@ def plot_state_diagram(
     from rwe_cart.privacy import format_count
     from rwe_cart.survival.multistate import TRANSITIONS_ATTR
 
-    if not isinstance(frame_or_cohort, pd.DataFrame) or TRANSITIONS_ATTR not in frame_or_cohort.attrs:
-        raise TypeError("plot_state_diagram takes the long frame of rc.multistate_frame "
-                        f"(which carries its transitions), got {type(frame_or_cohort).__name__}")
-    check_suppress(suppress_below)
     frame = frame_or_cohort
+    if hasattr(frame, "multistate") and callable(frame.multistate):   # a Cohort
+        frame = frame.multistate()
+    frame = getattr(frame, "frame", frame)   # the CAR-T pathway model (CartMultistate)
+    if not isinstance(frame, pd.DataFrame) or TRANSITIONS_ATTR not in frame.attrs:
+        raise TypeError("plot_state_diagram takes a cohort, its multistate() model or the "
+                        "long frame of rc.multistate_frame (which carries its transitions), "
+                        f"got {type(frame_or_cohort).__name__}")
+    check_suppress(suppress_below)
     tr = frame.attrs[TRANSITIONS_ATTR]
     made = frame.loc[frame["status"] == 1, "trans"].value_counts()
     n_trans = np.array([int(made.get(k, 0)) for k in range(1, tr.n_transitions + 1)])
