@@ -1,8 +1,8 @@
 """The CAR-T pathway as a multi-state model: infusion, remission, HSCT in remission,
 relapse and death, with dynamic predictions of transplant strategies.
 
-Public: :func:`cart_transitions`, :func:`cart_multistate` (``Cohort.multistate()``,
-:class:`CartMultistate`), :meth:`CartMultistate.fit` (:class:`MultistateCox`) and
+Public: :func:`rwe_cart.exposure.cart_transitions`, :func:`rwe_cart.exposure.cart_multistate` (``Cohort.multistate()``,
+:class:`CartMultistate`), :meth:`~rwe_cart.CartMultistate.fit` (:class:`~rwe_cart.MultistateCox`) and
 :func:`dynamic_prediction` (:class:`DynamicPrediction`).
 
 The generic layer (:mod:`rwe_cart.survival.multistate`) knows nothing of CAR-T; this
@@ -181,14 +181,14 @@ def _last_state_rows(long: pd.DataFrame, ids: np.ndarray, entry: np.ndarray) -> 
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class CartMultistate:
-    """The CAR-T pathway of a cohort as a multi-state model (see :func:`cart_multistate`).
+    """The CAR-T pathway of a cohort as a multi-state model (see :func:`rwe_cart.exposure.cart_multistate`).
 
     Attributes
     ----------
     frame : pandas.DataFrame
         Long frame (``id, from, to, trans, start, stop, time, status``), as ``msprep``.
     transitions : Transitions
-        The model (:func:`cart_transitions`).
+        The model (:func:`rwe_cart.exposure.cart_transitions`).
     patients : pandas.DataFrame
         The cohort's patient table (covariates for :meth:`fit`).
 
@@ -579,7 +579,7 @@ class DynamicPrediction:
         (``remission`` or ``hsct``), "alive after relapse", "dead"; ``method`` "markov
         cox" (for the profile) or "landmark AJ" (profile "all in the state at s", with
         ``n_at_s`` the patients in the starting state at s; NaN for the Markov rows);
-        ``assumptions`` the keys of :attr:`assumptions` each number rests on.
+        ``assumptions`` the keys of ``assumptions`` each number rests on.
     contrasts : pandas.DataFrame
         ``profile, s, method, contrast, measure, estimate, lower, upper, se,
         assumptions``: risk differences of being alive in remission at s + each horizon
@@ -692,8 +692,8 @@ def dynamic_prediction(ms: CartMultistate, profiles, s: float | Sequence[float] 
     s
         Landmark day(s) since infusion.
     covariates, model
-        The transition-specific Cox model: a fitted :class:`MultistateCox`, or the
-        covariates for :meth:`CartMultistate.fit` (default: the profiles' columns).
+        The transition-specific Cox model: a fitted :class:`~rwe_cart.MultistateCox`, or the
+        covariates for :meth:`~rwe_cart.CartMultistate.fit` (default: the profiles' columns).
     horizons
         Days after s for the risk differences of being alive in remission.
     tau
@@ -714,7 +714,7 @@ def dynamic_prediction(ms: CartMultistate, profiles, s: float | Sequence[float] 
         with fewer than 10 patients at s, leaves the intervals of that day NaN and says
         why in ``meta["landmark_bootstrap_error"]`` (day -> reason).
     min_events
-        Passed to :meth:`CartMultistate.fit` when `model` is not given.
+        Passed to :meth:`~rwe_cart.CartMultistate.fit` when `model` is not given.
 
     Returns
     -------
