@@ -104,7 +104,7 @@ def test_every_report_notebook_declares_the_parameters_make_reports_passes():
     from rwe_cart.report import accepted_parameters, bundled_notebooks
 
     notebooks = sorted(bundled_notebooks().glob("*.ipynb"))
-    assert len(notebooks) == 6
+    assert len(notebooks) == 7
     for nb in notebooks:
         accepted = accepted_parameters(nb)
         assert {"suppress_below", "figures_dir"} <= accepted, nb.name
