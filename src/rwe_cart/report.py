@@ -59,7 +59,8 @@ def provenance(cohort, endpoints: Sequence[str] = ()) -> str:
     if endpoints:
         lines.append("\n**Endpoint definitions**\n")
         lines += [f"- {BASE_DEFINITIONS[e.upper()]}" for e in dict.fromkeys(endpoints)]
-    versions = ", ".join(f"{p} {_version(p)}" for p in REPORTED_PACKAGES)
+    # rwe_cart's own version opens the line, with the commit it ran from
+    versions = ", ".join(f"{p} {_version(p)}" for p in REPORTED_PACKAGES if p != "rwe_cart")
     commit = _git_commit()
     lines.append(f"\n*rwe_cart {_version('rwe_cart')} "
                  f"({f'git commit {commit}' if commit else 'not run from a git checkout'}); "

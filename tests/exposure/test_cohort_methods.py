@@ -371,7 +371,7 @@ def test_hsct_effect_methods_declare_their_options():
     assert declared == set(hsct.SHARED_OPTIONS)
     assert set(hsct._REGISTRY) == set(hsct.METHODS)
     for name in hsct.METHODS:
-        spec = hsct._method(name)
+        spec = hsct._REGISTRY[name]
         missing = [o for o in spec.shared if o not in spec.own_options()]
         assert not missing, f"{name} declares {missing} but its function does not take them"
 

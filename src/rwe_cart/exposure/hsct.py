@@ -19,6 +19,7 @@ from ..privacy import check_suppress, format_count
 from ..schema import RESPONSES_CR
 from ..survival.cox import NotEstimableError
 from ._result import ExposureEstimate, comparison_table, format_hr, format_p
+from ._ccw_cohort import ccw_cohort
 from ._censor import censor
 from ._competing import competing
 from ._landmark import _landmark_day, landmark, supermodel
@@ -233,15 +234,7 @@ def _run_naive(cohort, endpoint, day, covariates, options):
 
 
 def _run_ccw(cohort, endpoint, day, covariates, options):
-    from ._ccw_cohort import ccw_cohort  # imported when asked for: it is the slowest method
-
     return [ccw_cohort(cohort, endpoint=endpoint, covariates=covariates, **options)]
-
-
-def _ccw_function():
-    from ._ccw_cohort import ccw_cohort
-
-    return ccw_cohort
 
 
 _REGISTRY = {
@@ -265,13 +258,8 @@ _REGISTRY = {
     "competing": _Method(
         lambda c, e, day, cov, o: competing(c, covariates=cov, **o).estimates, competing,
         ("population", "alpha", "times", "ties", "robust")),
-    "ccw": _Method(_run_ccw, None, ("alpha",)),
+    "ccw": _Method(_run_ccw, ccw_cohort, ("alpha",)),
 }
-
-
-def _method(name: str) -> _Method:
-    m = _REGISTRY[name]
-    return replace(m, function=_ccw_function()) if m.function is None else m
 
 
 def _options_by_method(methods: list[str], options: dict) -> dict[str, dict]:
@@ -294,7 +282,7 @@ def _options_by_method(methods: list[str], options: dict) -> dict[str, dict]:
                              f"among the methods asked for ({', '.join(methods)})")
     out = {}
     for m in methods:
-        spec = _method(m)
+        spec = _REGISTRY[m]
         own = per_method.get(m, {})
         if not isinstance(own, dict):
             raise TypeError(f"option {m}= must be a dict of that method's options, got "
