@@ -3,7 +3,7 @@ vs no allo-HSCT, from the rows of the one HSCT-row builder."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,9 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
                weight_model: Literal["logistic", "cox"] = "logistic", stabilized: bool = True,
                truncate: float | tuple | None = None, n_boot: int = 200,
                seed: int = 20240630, backend: Literal["sequential", "joblib", "dask"] | None = None,
-               **options: Any) -> ExposureEstimate:
+               interval: float = 7.0, n_jobs: int = -1, alpha: float = 0.05,
+               max_failed: float = 0.05, progress: bool = False,
+               hr_ci: Literal["sandwich", "bootstrap"] = "sandwich") -> ExposureEstimate:
     """Emulated target trial: allo-HSCT in remission within `grace` days vs no allo-HSCT.
 
     Parameters
@@ -53,9 +55,10 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
         patient who never reaches remission cannot be transplanted in remission and is
         censored at G in the HSCT arm unless the endpoint came first, so use it with PFS
         or EFS (non-responders progress early) and only as a sensitivity analysis.
-    horizons, weight_model, stabilized, truncate, n_boot, seed, backend, **options
-        As :func:`ccw` (``options``: ``hr_ci``, ``interval``, ``n_jobs``, ``alpha``,
-        ``max_failed``, ``progress``).
+    horizons, weight_model, stabilized, truncate, n_boot, seed, backend
+        As :func:`ccw`.
+    interval, n_jobs, alpha, max_failed, progress, hr_ci
+        As :func:`ccw`.
 
     Returns
     -------
@@ -125,7 +128,8 @@ def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Se
               eligible_time="_t_zero", grace=G, covariates=covariates, horizons=horizons,
               weight_model=weight_model, stabilized=stabilized, truncate=truncate,
               n_boot=n_boot, seed=seed, backend=backend, labels=labels,
-              time_zero=zero_words, **options)
+              time_zero=zero_words, interval=interval, n_jobs=n_jobs, alpha=alpha,
+              max_failed=max_failed, progress=progress, hr_ci=hr_ci)
     res.km.meta["definition"] = ep.attrs.get("definition")
     hz = res.options["horizons"]
     when = ", ".join(_horizon_words(h) for h in hz)

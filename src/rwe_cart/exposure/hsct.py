@@ -194,18 +194,7 @@ class _Method:
         fixed = {"cohort", "endpoint", "covariates"}
         names = [n for n, p in inspect.signature(self.function).parameters.items()
                  if n not in fixed and p.kind is not inspect.Parameter.VAR_KEYWORD]
-        if self.function.__name__ == "ccw_cohort":   # forwards the rest to ccw()
-            from ._ccw import ccw
-
-            names += [n for n in inspect.signature(ccw).parameters
-                      if n not in _CCW_SET_BY_COHORT]
-        return tuple(dict.fromkeys(names))
-
-
-# ccw_cohort builds these ccw() arguments from the cohort itself
-_CCW_SET_BY_COHORT = {"data", "id", "time", "event", "exposure_time", "eligible_time",
-                      "covariates", "grace", "horizons", "weight_model", "stabilized",
-                      "truncate", "n_boot", "seed", "backend"}
+        return tuple(names)
 
 
 def _responder_only(cohort, covariates: list) -> list[str]:
