@@ -239,6 +239,27 @@ def check_unit(time_unit: str) -> str:
     return unit
 
 
+def risk_row_keys(risk_rows: Sequence[str] | str, aliases: Mapping[str, str], hint: str,
+                  *, required: bool = True) -> tuple[str, ...]:
+    """The table rows asked for, as the keys ``aliases`` maps them to, in order, once each.
+
+    ``hint`` names the accepted spellings in the error; ``required`` makes an empty list
+    an error (a curve's risk table) rather than no table.
+    """
+    if isinstance(risk_rows, str):
+        risk_rows = (risk_rows,)
+    keys: list[str] = []
+    for r in risk_rows:
+        key = aliases.get(str(r).lower().replace("_", " ").strip()) or aliases.get(str(r).lower())
+        if key is None:
+            raise ValueError(f"risk_rows: unknown row {r!r}; use {hint}")
+        if key not in keys:
+            keys.append(key)
+    if required and not keys:
+        raise ValueError("risk_rows is empty; pass risk_table=False to draw no table")
+    return tuple(keys)
+
+
 def check_times(times: Sequence[float]) -> np.ndarray:
     t = np.asarray(times, dtype=float).ravel()
     if t.size == 0:

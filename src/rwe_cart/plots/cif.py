@@ -30,6 +30,7 @@ from rwe_cart.plots._common import (
     group_values,
     pin_ticks,
     points,
+    risk_row_keys,
     table_height_in,
     time_axis,
     top_legend,
@@ -165,7 +166,7 @@ def plot_cif(
     check_suppress(suppress_below)
     if layout not in ("side", "stacked"):
         raise ValueError(f"layout must be 'side' or 'stacked', got {layout!r}")
-    rows = _check_rows(risk_rows) if risk_table else ()
+    rows = risk_row_keys(risk_rows, _ROWS, "'at risk' and/or 'events'") if risk_table else ()
 
     groups = tuple(ci.groups)
     all_causes = tuple(ci.causes)
@@ -419,21 +420,6 @@ def _header(rows: tuple[str, ...]) -> str:
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def _check_rows(risk_rows: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(risk_rows, str):
-        risk_rows = (risk_rows,)
-    keys: list[str] = []
-    for r in risk_rows:
-        key = _ROWS.get(str(r).lower().replace("_", " ").strip()) or _ROWS.get(str(r).lower())
-        if key is None:
-            raise ValueError(f"risk_rows: unknown row {r!r}; use 'at risk' and/or 'events'")
-        if key not in keys:
-            keys.append(key)
-    if not keys:
-        raise ValueError("risk_rows is empty; pass risk_table=False to draw no table")
-    return tuple(keys)
 
 
 def _pick_causes(causes: Any, all_causes: tuple[Any, ...]) -> tuple[list[Any], list[str]]:

@@ -33,6 +33,7 @@ from rwe_cart.plots._common import (  # GID_* and LABEL_TABLE_AXES: re-exported,
     group_values,
     pin_ticks,
     points,
+    risk_row_keys,
     table_height_in,
     time_axis,
     top_legend,
@@ -189,7 +190,7 @@ def plot_km(
     >>> plt.close(fig)
     """
     unit = check_unit(time_unit)
-    rows = _check_rows(risk_rows) if risk_table else ()
+    rows = risk_row_keys(risk_rows, _ROW_KEYS, "any of 'at risk', 'censored', 'events'") if risk_table else ()
     check_suppress(suppress_below)
 
     groups = tuple(km.groups)
@@ -341,21 +342,6 @@ def _draw_table(
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _check_rows(risk_rows: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(risk_rows, str):
-        risk_rows = (risk_rows,)
-    keys = []
-    for r in risk_rows:
-        key = _ROW_KEYS.get(str(r).lower().replace("_", " ").strip()) or _ROW_KEYS.get(str(r).lower())
-        if key is None:
-            raise ValueError(f"risk_rows: unknown row {r!r}; use any of 'at risk', 'censored', 'events'")
-        if key not in keys:
-            keys.append(key)
-    if not keys:
-        raise ValueError("risk_rows is empty; pass risk_table=False to draw no table")
-    return tuple(keys)
 
 
 def _table_lines(

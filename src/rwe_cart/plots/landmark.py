@@ -30,6 +30,7 @@ from rwe_cart.plots._common import (
     log_ticks,
     pin_ticks,
     points,
+    risk_row_keys,
     table_height_in,
 )
 from rwe_cart.plots.km import plot_km
@@ -158,7 +159,10 @@ def plot_landmark(
     frame = _as_frame(grid)
     unit = check_unit(time_unit)
     check_suppress(suppress_below)
-    rows = _check_rows(risk_rows, frame) if risk_table else ()
+    rows = ()
+    if risk_table:   # rows the grid has no column for are left out
+        asked = risk_row_keys(risk_rows, _ROWS, "any of 'n', 'exposed', 'events'", required=False)
+        rows = tuple(k for k in asked if k in frame)
     curves = dict(curves) if curves is not None else {}
     n_panels = 1 + len(curves)
 
@@ -316,14 +320,3 @@ def _as_frame(grid: Any) -> pd.DataFrame:
     return frame.sort_values("landmark", kind="stable").reset_index(drop=True)
 
 
-def _check_rows(risk_rows: Sequence[str], frame: pd.DataFrame) -> tuple[str, ...]:
-    if isinstance(risk_rows, str):
-        risk_rows = (risk_rows,)
-    keys: list[str] = []
-    for r in risk_rows:
-        key = _ROWS.get(str(r).lower().replace("_", " ").strip()) or _ROWS.get(str(r).lower())
-        if key is None:
-            raise ValueError(f"risk_rows: unknown row {r!r}; use any of 'n', 'exposed', 'events'")
-        if key in frame and key not in keys:
-            keys.append(key)
-    return tuple(keys)
