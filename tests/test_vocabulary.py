@@ -71,3 +71,19 @@ def test_old_orders_and_names_of_the_cohort_functions_still_work():
         a = rc.hsct_effect(cohort, "PFS", methods=["landmark"], landmark=120)
     b = rc.hsct_effect(cohort, "PFS", methods=["landmark"], at=120)
     pd.testing.assert_frame_equal(a.table, b.table)
+
+
+def test_options_once_positional_still_work_by_position_with_a_future_warning():
+    cohort = rc.datasets.rocca_like()
+    with pytest.warns(FutureWarning, match="pass methods=, at= by keyword"):
+        old = rc.hsct_effect(cohort, "PFS", ["landmark"], 120)
+    new = rc.hsct_effect(cohort, "PFS", methods=["landmark"], at=120)
+    pd.testing.assert_frame_equal(old.table, new.table)
+    with pytest.warns(FutureWarning, match="pass grace= by keyword"):
+        old = exposure.ccw_cohort(cohort, "PFS", 90, n_boot=0)
+    new = exposure.ccw_cohort(cohort, "PFS", grace=90, n_boot=0)
+    assert (old.hr, old.lower, old.upper, old.n) == (new.hr, new.lower, new.upper, new.n)
+    with pytest.raises(TypeError, match="grace by position and by keyword"):
+        exposure.ccw_cohort(cohort, "PFS", 90, grace=90)
+    with pytest.raises(TypeError, match="at most 4 positional"):
+        exposure.ccw_cohort(cohort, "PFS", 90, (), 1)

@@ -1,8 +1,9 @@
-"""Retired argument names: they keep working for one minor version, with a FutureWarning
-that names the new spelling (the vocabulary of docs/api-conventions.md)."""
+"""Retired argument names and positions: they keep working for one minor version, with a
+FutureWarning that names the new spelling (the vocabulary of docs/api-conventions.md)."""
 from __future__ import annotations
 
 import functools
+import inspect
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -34,6 +35,38 @@ def renamed(**old_to_new: str) -> Callable[[F], F]:
             return fn(*args, **kwargs)
 
         wrapper.__retired__ = {**getattr(fn, "__retired__", {}), **old_to_new}
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def keyword_only(*names: str) -> Callable[[F], F]:
+    """Let a function still take ``names`` by position (the order they had), with a
+    FutureWarning: they are keyword-only in its signature now."""
+    def decorate(fn: F) -> F:
+        n_positional = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                           for p in inspect.signature(fn).parameters.values())
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            extra = args[n_positional:]
+            if extra:
+                if len(extra) > len(names):
+                    raise TypeError(f"{fn.__name__}() takes at most "
+                                    f"{n_positional + len(names)} positional arguments")
+                given = names[:len(extra)]
+                twice = [n for n in given if n in kwargs]
+                if twice:
+                    raise TypeError(f"{fn.__name__}() got {twice[0]} by position and by "
+                                    "keyword")
+                warnings.warn(f"{fn.__name__}(): pass {', '.join(f'{n}=' for n in given)} by "
+                              f"keyword; giving {'it' if len(given) == 1 else 'them'} by "
+                              f"position stops working in rwe_cart {REMOVED_IN}",
+                              FutureWarning, stacklevel=2)
+                kwargs.update(zip(given, extra))
+            return fn(*args[:n_positional], **kwargs)
+
+        wrapper.__positional_retired__ = names
         return wrapper  # type: ignore[return-value]
 
     return decorate

@@ -247,7 +247,7 @@ def test_known_truth_cohort_from_response_never_arm():
                      mrd_negative_share=0.5, rel_mrd_pos=math.log(3))
     truth = _truth(params, "never", 150_000, None)
     frame, _ = M.simulate(params, 20_000, 2)
-    est = ccw_cohort(rc.load_registry(frame), "PFS", 120,
+    est = ccw_cohort(rc.load_registry(frame), "PFS", grace=120,
                      covariates=("mrd_negative", "prior_hsct", "age"), n_boot=0)
     assert abs(est.extra["contrasts"]["survival_never"].iloc[0] - truth) < 0.03
 

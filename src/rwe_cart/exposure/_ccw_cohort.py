@@ -8,6 +8,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._deprecate import keyword_only
 from ._ccw import ccw
 from ._result import ExposureEstimate
 from .rows import hsct_frame, require_hsct
@@ -26,8 +27,9 @@ _ASSUMPTIONS = (
 _EVENT_ENDPOINTS = ("PFS", "OS", "EFS", "RFS", "DOR")
 
 
-def ccw_cohort(cohort, endpoint: str = "PFS", grace: float = 120, covariates: Sequence[str] = (),
-               *, time_zero: Literal["response", "infusion"] = "response",
+@keyword_only("grace", "covariates")
+def ccw_cohort(cohort, endpoint: str = "PFS", *, grace: float = 120,
+               covariates: Sequence[str] = (), time_zero: Literal["response", "infusion"] = "response",
                horizons: Sequence[float] = (365.0,),
                weight_model: Literal["logistic", "cox"] = "logistic", stabilized: bool = True,
                truncate: float | tuple | None = None, n_boot: int = 200,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._deprecate import REMOVED_IN
+from .._deprecate import REMOVED_IN, keyword_only
 from ..parallel import BootstrapError
 from ..privacy import check_suppress, format_count
 from ..schema import RESPONSES_CR
@@ -289,7 +289,8 @@ def _options_by_method(methods: list[str], options: dict) -> dict[str, dict]:
     return out
 
 
-def hsct_effect(cohort, endpoint: str = "PFS", methods: Sequence[str] = DEFAULT_METHODS,
+@keyword_only("methods", "at", "covariates")
+def hsct_effect(cohort, endpoint: str = "PFS", *, methods: Sequence[str] = DEFAULT_METHODS,
                 at: float | str = 100.0, covariates: Sequence[str] = (),
                 **options: Any) -> ExposureComparison:
     """Does a consolidative allo-HSCT in remission after CAR-T change the endpoint?
