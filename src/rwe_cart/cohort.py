@@ -257,7 +257,7 @@ class Cohort:
             lines.append("\nProblems behind the exclusions, grouped by rule — "
                          + schema.format_problems(self.problems))
         else:
-            lines.append("\nNo problems: every row kept passed the six DATA.md rules.")
+            lines.append("\nNo problems: every row kept passed the six rules of the data contract.")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -369,7 +369,7 @@ def build_cohort(frame: pd.DataFrame, *, origin: str = "infusion",
                 partial_dates=partial_dates, blank_rows=int(blank.sum()),
                 unavailable=_unavailable(frame, unavailable or {}))
     info.setdefault("data_cutoff", patients["date_last_contact"].max() if len(patients) else None)
-    if len(patients) + len(attrition) != info["n_input"]:  # the promise of DATA.md; a bug if broken
+    if len(patients) + len(attrition) != info["n_input"]:  # the data contract's promise; a bug if broken
         raise RuntimeError(f"rwe_cart bug: {info['n_input']} rows read but {len(patients)} kept "
                            f"and {len(attrition)} in attrition")
     return Cohort(patients=patients, attrition=attrition[ATTRITION_COLUMNS].reset_index(drop=True),

@@ -16,11 +16,11 @@ BASE_DEFINITIONS = {
     "OS": "OS: time from CAR-T infusion to death from any cause; alive patients censored at last contact.",
     "PFS": "PFS: time from CAR-T infusion to relapse/progression or death from any cause, whichever "
            "came first; censored at last contact.",
-    "EFS": "EFS: time from CAR-T infusion to no CR/CRi (event at day 0), relapse, or death from any "
+    "EFS": "EFS: time from CAR-T infusion to no CR/CRi/CRh (event at day 0), relapse, or death from any "
            "cause; censored at last contact.",
     "RFS": "RFS: as EFS (ZUMA-3 convention: non-responders have an event at day 0); time from CAR-T "
            "infusion to relapse or death; censored at last contact.",
-    "DOR": "DOR: responders (CR/CRi/CRh) only; time from first CR/CRi to relapse or death from any "
+    "DOR": "DOR: responders (CR/CRi/CRh) only; time from first CR/CRi/CRh to relapse or death from any "
            "cause; censored at last contact.",
     "CIR": "CIR/NRM: competing risks from CAR-T infusion; cause 1 = relapse/progression, cause 2 = "
            "death without prior relapse (non-relapse mortality); censored (0) at last contact.",
@@ -75,7 +75,7 @@ def endpoint(cohort, name: str, *, censor_at_hsct: bool = False, censor_at_next_
     horizon : float, optional
         Administrative censoring at this many days.
     origin : {"infusion", "response"}
-        For CIR/NRM only: ``"response"`` restricts to responders and starts at first CR/CRi.
+        For CIR/NRM only: ``"response"`` restricts to responders and starts at first CR/CRi/CRh.
     with_columns : sequence of str
         Patient columns to carry along (covariates, strata).
 
@@ -147,7 +147,7 @@ def endpoint(cohort, name: str, *, censor_at_hsct: bool = False, censor_at_next_
         cause = np.where(~np.isnan(relapse), 1, np.where(event, 2, 0))
     definition = BASE_DEFINITIONS[key]
     if origin == "response":
-        definition += " Population: responders; time from first CR/CRi."
+        definition += " Population: responders; time from first CR/CRi/CRh."
     censors = []
     if censor_at_hsct:
         censors.append(("t_hsct", "censored at post-infusion allo-HSCT (sensitivity analysis)"))

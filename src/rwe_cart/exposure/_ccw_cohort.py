@@ -50,7 +50,7 @@ def ccw_cohort(cohort, endpoint: str = "PFS", *, grace: float = 120,
         Patient columns for the HSCT (censoring) model, e.g. ``("mrd_negative",
         "prior_hsct", "age")``: the confounders of the transplant decision.
     time_zero : {"response", "infusion"}
-        ``"response"`` (default): responders (CR/CRi/CRh) from their first CR/CRi, the
+        ``"response"`` (default): responders (CR/CRi/CRh) from their first CR/CRi/CRh, the
         day they become eligible for a consolidative transplant (being in remission is
         the eligibility criterion). ``"infusion"``: every infused patient from the
         infusion, strategies "HSCT in remission within G days of infusion" vs none; a
@@ -119,13 +119,13 @@ def ccw_cohort(cohort, endpoint: str = "PFS", *, grace: float = 120,
                           "_t_zero": ep["t_response"].to_numpy(dtype=float) if from_response
                           else 0.0,
                           "_t_hsct": ep["t_hsct_remission"].to_numpy(dtype=float)})
-    population = ("responders (CR/CRi/CRh), from first CR/CRi" if from_response
+    population = ("responders (CR/CRi/CRh), from first CR/CRi/CRh" if from_response
                   else "all infused patients, from CAR-T infusion")
     for col in covariates:
         frame[col] = ep[col].to_numpy()
     G = float(grace)
     labels = ("no allo-HSCT", f"allo-HSCT within {G:g} days")
-    zero_words = "first CR/CRi" if time_zero == "response" or key == "DOR" else "CAR-T infusion"
+    zero_words = "first CR/CRi/CRh" if time_zero == "response" or key == "DOR" else "CAR-T infusion"
     res = ccw(frame, id="patient_id", time="_time", event="_event", exposure_time="_t_hsct",
               eligible_time="_t_zero", grace=G, covariates=covariates, horizons=horizons,
               weight_model=weight_model, stabilized=stabilized, truncate=truncate,

@@ -117,7 +117,7 @@ def endpoint_key(endpoint: str, allowed: Sequence[str] = EVENT_ENDPOINTS) -> str
 def population_words(population: str, key: str, *, delayed_entry: bool = True) -> str:
     """Plain-words description of an analysis population."""
     if key == "DOR":
-        return "responders (CR/CRi/CRh), from their first CR/CRi"
+        return "responders (CR/CRi/CRh), from their first CR/CRi/CRh"
     if population == "responders":
         if delayed_entry:
             return ("responders (CR/CRi/CRh), at risk from their response day on the "

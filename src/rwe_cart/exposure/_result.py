@@ -28,7 +28,7 @@ class ExposureEstimate:
     estimand : str
         What the number estimates, in plain words (the contrast, population and time scale).
     population : str
-        Who is analysed (e.g. "responders, from first CR/CRi").
+        Who is analysed (e.g. "responders, from first CR/CRi/CRh").
     hr, lower, upper, p : float
         Hazard ratio of HSCT vs no HSCT with its confidence interval and p-value; NaN where
         the method gives no hazard ratio (then ``extra`` holds what it gives).
