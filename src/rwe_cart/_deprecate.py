@@ -1,11 +1,14 @@
-"""Retired argument names: they keep working for one minor version, with a FutureWarning
-that names the new spelling (the vocabulary of docs/api-conventions.md)."""
+"""Retired spellings: argument names, and methods that became table attributes. They keep
+working for one minor version, with a FutureWarning that names the new spelling (the
+vocabulary of docs/api-conventions.md)."""
 from __future__ import annotations
 
 import functools
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+import pandas as pd
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,3 +40,31 @@ def renamed(**old_to_new: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+class _CallableTable(pd.DataFrame):
+    """A table attribute that still answers its retired call form with a FutureWarning.
+
+    Everything derived from it (slices, copies, arithmetic) is a plain DataFrame.
+    """
+
+    _metadata = ["_retired_name"]
+
+    @property
+    def _constructor(self):
+        return pd.DataFrame
+
+    def __call__(self) -> pd.DataFrame:
+        attribute = self._retired_name.rsplit(".", 1)[-1]
+        warnings.warn(f"`{self._retired_name}` is a table attribute since 0.2.0; write "
+                      f"`.{attribute}` without parentheses (the call form is removed in "
+                      f"rwe_cart {REMOVED_IN})", FutureWarning, stacklevel=2)
+        return pd.DataFrame(self, copy=True)
+
+
+def retired_call(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """`table`, which also answers ``table()`` (the retired method `name`, e.g.
+    ``"KaplanMeier.summary"``) with a FutureWarning and a plain copy."""
+    out = _CallableTable(table)
+    out._retired_name = name
+    return out

@@ -350,8 +350,21 @@ def test_meta_repr_and_html():
     text = repr(km)
     assert "PFS" in text and "median" in text and "events" in text
     assert "<table" in km._repr_html_()
-    s = km.summary()
+    s = km.summary
     assert s["n"].tolist() == [2, 2] and s["events"].tolist() == [2, 1]
+
+
+def test_summary_call_form_is_retired_with_a_future_warning():
+    df = pd.DataFrame({"t": [1, 2, 3, 4, 6], "e": [1, 1, 0, 1, 0], "g": [1, 1, 2, 2, 2]})
+    km = kaplan_meier(df, "t", "e", by="g")
+    table = km.summary
+    with pytest.warns(FutureWarning, match=r"KaplanMeier\.summary.*without parentheses"):
+        called = km.summary()
+    assert type(called) is pd.DataFrame
+    pd.testing.assert_frame_equal(called, pd.DataFrame(table))
+    assert called["median"].tolist() == [1.5, 5.0]   # plateaus at 0.5: midpoints (R)
+    # what is derived from the attribute is a plain DataFrame, not callable
+    assert type(table.copy()) is pd.DataFrame and type(table[["n"]]) is pd.DataFrame
 
 
 def test_integer_float_bool_and_nullable_inputs_agree():

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from .._deprecate import renamed
+from .._deprecate import renamed, retired_call
 from . import _competing_core as core
 from . import _formula
 from . import validate as V
@@ -289,9 +289,11 @@ class CumulativeIncidence(SummaryDisplay):
         return df[_STATE_COLUMNS]
 
     # -- display ------------------------------------------------------------------------
+    @property
     def summary(self) -> pd.DataFrame:
         """One row per (group, cause): ``n, n_event, time`` (last follow-up time) and the
-        CIF there with its limits."""
+        CIF there with its limits (a table attribute, as a model's ``summary``; the call
+        ``summary()`` is retired)."""
         tab = self.table
         K = len(self.causes)
         rows = []
@@ -308,8 +310,9 @@ class CumulativeIncidence(SummaryDisplay):
                              "cif": tab["cif"].to_numpy()[last],
                              "lower": tab["lower"].to_numpy()[last],
                              "upper": tab["upper"].to_numpy()[last]})
-        return pd.DataFrame(rows, columns=["group", "cause", "n", "n_event", "time", "cif",
-                                           "lower", "upper"])
+        return retired_call(pd.DataFrame(rows, columns=["group", "cause", "n", "n_event",
+                                                        "time", "cif", "lower", "upper"]),
+                            "CumulativeIncidence.summary")
 
     def _title(self) -> str:
         level = f"{100 * (1 - self.alpha):g}%"

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._deprecate import renamed
+from .._deprecate import renamed, retired_call
 from . import _formula
 from . import validate as V
 from ._common import as_times, z_value
@@ -274,8 +274,10 @@ class KaplanMeier(SummaryDisplay):
         return np.float64 if self.meta.get("weights") else np.int64
 
     # -- display ------------------------------------------------------------------------
+    @property
     def summary(self) -> pd.DataFrame:
-        """One row per group: ``group, n, events, median, lower, upper``."""
+        """One row per group: ``group, n, events, median, lower, upper`` (a table
+        attribute, as a model's ``summary``; the call ``summary()`` is retired)."""
         med = self.median()
         n = self.meta.get("n")
         as_count = float if self.meta.get("weights") else int
@@ -286,7 +288,7 @@ class KaplanMeier(SummaryDisplay):
         ]
         med.insert(1, "n", nn)
         med.insert(2, "events", ev)
-        return med
+        return retired_call(med, "KaplanMeier.summary")
 
     def _title(self) -> str:
         level = f"{100 * (1 - self.alpha):g}%"
