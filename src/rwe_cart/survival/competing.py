@@ -67,6 +67,20 @@ def _log_ci(p: np.ndarray, se: np.ndarray, z: float):
         return np.exp(lx - se2), np.minimum(np.exp(lx + se2), 1.0)
 
 
+def _stack(group, cols: dict, label_col: str, labels) -> pd.DataFrame:
+    """The frame of the concatenated column pieces after `group`, the integer codes in
+    `label_col` replaced by `labels`, ``n_risk`` as int64."""
+    lab = np.empty(len(labels), dtype=object)
+    lab[:] = list(labels)
+    res = {"group": group}
+    for name, pieces in cols.items():
+        arr = np.concatenate(pieces) if pieces else np.empty(0)
+        res[name] = lab[arr.astype(np.intp)] if name == label_col else arr
+    df = pd.DataFrame(res)
+    df["n_risk"] = df["n_risk"].astype(np.int64)
+    return df
+
+
 # ---------------------------------------------------------------------------------------
 # Cumulative incidence
 # ---------------------------------------------------------------------------------------
@@ -212,14 +226,8 @@ class CumulativeIncidence(SummaryDisplay):
                 for name, v in zip(("cif", "std_err", "lower", "upper", "n_event"), vals):
                     cols[name].append(v)
                 cols["n_risk"].append(out["n_risk"][g])
-        res = {"group": group_column(self._levels, [m * K for m in counts])}
-        causes = np.empty(len(self.causes), dtype=object)
-        causes[:] = list(self.causes)
-        for name in cols:
-            arr = np.concatenate(cols[name]) if cols[name] else np.empty(0)
-            res[name] = causes[arr.astype(np.intp)] if name == "cause" else arr
-        df = pd.DataFrame(res)
-        df["n_risk"] = df["n_risk"].astype(np.int64)
+        df = _stack(group_column(self._levels, [m * K for m in counts]), cols, "cause",
+                    self.causes)
         df["n_event"] = df["n_event"].astype(np.int64)
         return df
 
@@ -278,15 +286,7 @@ class CumulativeIncidence(SummaryDisplay):
                     cols[name].append(v)
                 cols["n_risk"].append(out["n_risk"][g])
             gcounts.append(m * (K + 1))
-        res = {"group": group_column(self._levels, gcounts)}
-        labels = np.empty(K + 1, dtype=object)
-        labels[:] = names
-        for name in cols:
-            arr = np.concatenate(cols[name]) if cols[name] else np.empty(0)
-            res[name] = labels[arr.astype(np.intp)] if name == "state" else arr
-        df = pd.DataFrame(res)
-        df["n_risk"] = df["n_risk"].astype(np.int64)
-        return df[_STATE_COLUMNS]
+        return _stack(group_column(self._levels, gcounts), cols, "state", names)[_STATE_COLUMNS]
 
     # -- display ------------------------------------------------------------------------
     @property
