@@ -1,5 +1,6 @@
-"""Retired argument names and positions: they keep working for one minor version, with a
-FutureWarning that names the new spelling (the vocabulary of docs/api-conventions.md)."""
+"""Retired spellings: argument names and positions, and methods that became table
+attributes. They keep working for one minor version, with a FutureWarning that names the
+new spelling (the vocabulary of docs/api-conventions.md)."""
 from __future__ import annotations
 
 import functools
@@ -7,6 +8,8 @@ import inspect
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+import pandas as pd
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,3 +73,31 @@ def keyword_only(*names: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+class _CallableTable(pd.DataFrame):
+    """A table attribute that still answers its retired call form with a FutureWarning.
+
+    Everything derived from it (slices, copies, arithmetic) is a plain DataFrame.
+    """
+
+    _metadata = ["_retired_name"]
+
+    @property
+    def _constructor(self):
+        return pd.DataFrame
+
+    def __call__(self) -> pd.DataFrame:
+        attribute = self._retired_name.rsplit(".", 1)[-1]
+        warnings.warn(f"`{self._retired_name}` is a table attribute since 0.2.0; write "
+                      f"`.{attribute}` without parentheses (the call form is removed in "
+                      f"rwe_cart {REMOVED_IN})", FutureWarning, stacklevel=2)
+        return pd.DataFrame(self, copy=True)
+
+
+def retired_call(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """`table`, which also answers ``table()`` (the retired method `name`, e.g.
+    ``"KaplanMeier.summary"``) with a FutureWarning and a plain copy."""
+    out = _CallableTable(table)
+    out._retired_name = name
+    return out

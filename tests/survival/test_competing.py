@@ -416,8 +416,12 @@ def test_alpha_string_causes_and_display():
     text = repr(ci)
     assert "Aalen–Johansen" in text and "90% CI" in text
     assert "<table" in ci._repr_html_()
-    s = ci.summary()
+    s = ci.summary
     assert list(s.columns) == ["group", "cause", "n", "n_event", "time", "cif", "lower", "upper"]
+    with pytest.warns(FutureWarning, match=r"CumulativeIncidence\.summary.*without paren"):
+        called = ci.summary()
+    assert type(called) is pd.DataFrame
+    pd.testing.assert_frame_equal(called, pd.DataFrame(s))
 
 
 def test_timefix_merges_near_equal_times(path):

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import as_array, load_case, load_data
 
+from rwe_cart.survival import _km_counts
 from rwe_cart.survival import km as km_module
 from rwe_cart.survival.km import KaplanMeier, kaplan_meier, median_followup
 
@@ -54,9 +55,9 @@ def assert_log_se_matches(frame: pd.DataFrame, expected: dict, what=""):
 def path(request, monkeypatch):
     """Run a test through the counting (bincount) path and through the sort path."""
     if request.param == "sort":
-        monkeypatch.setattr(km_module, "_BIN_MAX_TIME", -1)
+        monkeypatch.setattr(_km_counts, "_BIN_MAX_TIME", -1)
     else:
-        monkeypatch.setattr(km_module, "_BIN_SLACK", 10**9)
+        monkeypatch.setattr(_km_counts, "_BIN_SLACK", 10**9)
     return request.param
 
 
@@ -349,8 +350,21 @@ def test_meta_repr_and_html():
     text = repr(km)
     assert "PFS" in text and "median" in text and "events" in text
     assert "<table" in km._repr_html_()
-    s = km.summary()
+    s = km.summary
     assert s["n"].tolist() == [2, 2] and s["events"].tolist() == [2, 1]
+
+
+def test_summary_call_form_is_retired_with_a_future_warning():
+    df = pd.DataFrame({"t": [1, 2, 3, 4, 6], "e": [1, 1, 0, 1, 0], "g": [1, 1, 2, 2, 2]})
+    km = kaplan_meier(df, "t", "e", by="g")
+    table = km.summary
+    with pytest.warns(FutureWarning, match=r"KaplanMeier\.summary.*without parentheses"):
+        called = km.summary()
+    assert type(called) is pd.DataFrame
+    pd.testing.assert_frame_equal(called, pd.DataFrame(table))
+    assert called["median"].tolist() == [1.5, 5.0]   # plateaus at 0.5: midpoints (R)
+    # what is derived from the attribute is a plain DataFrame, not callable
+    assert type(table.copy()) is pd.DataFrame and type(table[["n"]]) is pd.DataFrame
 
 
 def test_integer_float_bool_and_nullable_inputs_agree():
@@ -516,7 +530,7 @@ def test_row_order_does_not_matter(df, rnd):
 @given(survival_frames(entry=True, groups=True))
 def test_counting_and_sort_paths_agree(df):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(km_module, "_BIN_MAX_TIME", -1)
+        mp.setattr(_km_counts, "_BIN_MAX_TIME", -1)
         a = kaplan_meier(df, "time", "event", by="g", start="entry").table
     b = kaplan_meier(df, "time", "event", by="g", start="entry").table
     pd.testing.assert_frame_equal(a, b)
@@ -602,7 +616,7 @@ def test_sort_path_branches_match_counting_path(n_distinct, monkeypatch):
     t = np.concatenate([values, rng.choice(values, 2000 - n_distinct)])
     df = pd.DataFrame({"t": t, "e": rng.integers(0, 2, t.size)})
     by_sort = kaplan_meier(df, "t", "e").table          # range >> n: sort path
-    monkeypatch.setattr(km_module, "_BIN_SLACK", 10**8)
+    monkeypatch.setattr(_km_counts, "_BIN_SLACK", 10**8)
     by_bins = kaplan_meier(df, "t", "e").table
     pd.testing.assert_frame_equal(by_sort, by_bins)
     assert len(by_sort) == n_distinct

@@ -31,13 +31,10 @@ from scipy.stats import chi2
 from .._deprecate import renamed
 from . import _formula
 from . import validate as V
+from ._common import TOL, merge_near_ties, small_uint
 from .results import TestResult
 
 __all__ = ["logrank"]
-
-# R's aeqSurv tolerance, sqrt(.Machine$double.eps) = 2**-26.
-_TOL = float(np.sqrt(np.finfo(np.float64).eps))
-
 
 # ---------------------------------------------------------------------------------------
 # Public function
@@ -273,10 +270,6 @@ def _chisq(O: np.ndarray, E: np.ndarray, Vm: np.ndarray) -> tuple[float, int, bo
 # ---------------------------------------------------------------------------------------
 # Array core (trusts its inputs)
 # ---------------------------------------------------------------------------------------
-def _small_uint(k: int):
-    return np.uint8 if k <= 255 else np.uint16 if k <= 65535 else np.intp
-
-
 def _logrank_arrays(t, d, codes, n_groups, s_codes, n_strata, e, rho, gamma, timefix):
     """Per-stratum weighted observed and expected counts (n_strata × G), the summed
     variance matrix (G × G), cell sizes and unweighted event counts (n_strata × G)."""
@@ -310,11 +303,11 @@ def _logrank_arrays(t, d, codes, n_groups, s_codes, n_strata, e, rho, gamma, tim
     shift = _pack_shift(t, e, n_groups)
     fix_in_sort = timefix and shift is not None and n_strata == 1 and e is None
     if timefix and not fix_in_sort:
-        t, e = _aeq_rows(t, e)
+        t, e = merge_near_ties(t, e)
     if n_strata == 1:
         parts = [(t, d, codes, e)]
     else:
-        order = np.argsort(s_codes.astype(_small_uint(n_strata), copy=False), kind="stable")
+        order = np.argsort(s_codes.astype(small_uint(n_strata), copy=False), kind="stable")
         bounds = np.concatenate(([0], np.cumsum(n.sum(axis=1))))
         tc, dc, gc = t.take(order), d.take(order), codes.take(order)
         ec = None if e is None else e.take(order)
@@ -479,7 +472,7 @@ def _counts_packed(t, d, g, n_groups, e, shift, fix):
     if fix and starts.size > 1:
         y = tb.take(starts).view(np.float64)   # scaled distinct times
         dy = np.diff(y)
-        tied = (dy <= np.ldexp(_TOL, -k)) | (dy / np.mean(y) <= _TOL)
+        tied = (dy <= np.ldexp(TOL, -k)) | (dy / np.mean(y) <= TOL)
         if tied.any():
             new[starts[1:][tied]] = False
             starts = np.flatnonzero(new)
@@ -528,7 +521,7 @@ def _counts_packed(t, d, g, n_groups, e, shift, fix):
 def _counts_search(t, d, g, n_groups, e):
     """As :func:`_counts_packed`, from each group's sorted times and ``np.searchsorted``
     (any range of times; slower). Times must already be merged (timefix)."""
-    order = np.argsort(g.astype(_small_uint(n_groups), copy=False), kind="stable")
+    order = np.argsort(g.astype(small_uint(n_groups), copy=False), kind="stable")
     sizes = np.bincount(g, minlength=n_groups)
     bounds = np.concatenate(([0], np.cumsum(sizes)))
     tc, dc = t[order], d[order].astype(bool)
@@ -550,41 +543,3 @@ def _counts_search(t, d, g, n_groups, e):
             ge -= ent[j].size - np.searchsorted(ent[j], u, side="left")       # entry >= u
         risk[j] = ge
     return risk, dead
-
-
-def _aeq_rows(t, e):
-    """R's aeqSurv on the rows: times (and entries) closer than sqrt(eps), absolute or
-    relative to the mean distinct value, become the smallest value of their run."""
-    y = np.unique(t if e is None else np.concatenate((t, e)))
-    if y.size < 2:
-        return t, e
-    dy = np.diff(y)
-    tied = (dy <= _TOL) | (dy / np.mean(np.abs(y)) <= _TOL)
-    if not tied.any():
-        return t, e
-    pos = np.flatnonzero(tied) + 1                      # values that change (few)
-    heads = np.flatnonzero(~tied) + 1                   # run heads after y[0]
-    head_values = np.concatenate((y[:1], y.take(heads)))
-    moved = y.take(pos)
-    target = head_values.take(np.searchsorted(heads, pos, side="right"))
-    t = _replace_values(t, moved, target)
-    if e is not None:
-        e = _replace_values(e, moved, target)
-        if np.any(e >= t):
-            raise ValueError(
-                "after merging times closer than sqrt(machine epsilon) (timefix=True, "
-                "as R's aeqSurv), an (entry, time] interval has length 0; pass "
-                "timefix=False")
-    return t, e
-
-
-def _replace_values(x, old, new):
-    """x with each value found in `old` replaced by its `new` value. A hash lookup
-    (pandas ``Index.get_indexer``): a binary search of a million rows costs ~5× more."""
-    i = pd.Index(old).get_indexer(x)
-    hit = np.flatnonzero(i >= 0)
-    if hit.size == 0:
-        return x
-    x = x.copy()
-    x[hit] = new.take(i.take(hit))
-    return x

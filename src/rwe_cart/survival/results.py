@@ -46,21 +46,21 @@ class TestResult:
 
 
 class SummaryDisplay:
-    """Text and notebook display of a curve result: its ``_title()``, then ``summary()``
+    """Text and notebook display of a curve result: its ``_title()``, then ``summary``
     (a caption between them when ``_summary_caption`` is set). Dataclasses using it pass
     ``repr=False`` so that this display is the one shown."""
 
     _summary_caption = ""
 
     def __repr__(self) -> str:
-        body = self.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        body = self.summary.to_string(index=False, float_format=lambda v: f"{v:.4g}")
         caption = f"\n{self._summary_caption}:" if self._summary_caption else ""
         return f"{self._title()}{caption}\n{body}"
 
     def _repr_html_(self) -> str:
         title = html.escape(self._title()).replace("\n", "<br>")
         caption = f"<br>{html.escape(self._summary_caption)}" if self._summary_caption else ""
-        table = self.summary().to_html(index=False, float_format="{:.4g}".format, na_rep="NA")
+        table = self.summary.to_html(index=False, float_format="{:.4g}".format, na_rep="NA")
         return f"<p><b>{title}</b>{caption}</p>{table}"
 
 
