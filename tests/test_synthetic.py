@@ -213,6 +213,17 @@ def test_truth_is_returned():
     assert hr[0] == 1.0 and hr[1] > 1.0 and hr[2] < 1.0  # TRM early, relapse benefit later
 
 
+def test_truth_summary_is_a_one_row_table():
+    cohort, truth = datasets.rocca_like(return_truth=True)
+    s = truth.summary
+    assert list(s.columns) == ["n", "seed", "attempts", "hsct_hr", "hsct_nrm_hr", "responders",
+                               "consolidative_hsct_latent"]
+    assert len(s) == 1 and s.loc[0, "n"] == 189 and s.loc[0, "hsct_hr"] == 0.6
+    assert s.loc[0, "responders"] == int(truth.latent["t_response"].notna().sum())
+    with pytest.warns(FutureWarning, match="Truth.summary"):
+        pd.testing.assert_frame_equal(truth.summary(), pd.DataFrame(s))
+
+
 def test_proportional_pfs_effect_has_one_true_hr():
     params = model.proportional_pfs_effect(rocca.PARAMS, 0.6)
     _, truth = model.simulate(params, 50, 1)

@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._deprecate import retired_call
+
 DAYS_PER_MONTH = 30.4375
 AGE_CENTRE = 45.0  # age effects are per 10 years from this age
 
@@ -277,13 +279,15 @@ class Truth:
         exposed = p.hsct_hr * rel + p.hsct_nrm_hr * nrm + trm
         return np.where(t > t_hsct, exposed / (rel + nrm), 1.0)
 
-    def summary(self) -> dict:
-        """Scalar facts about this draw (counts on the latent, uncensored scale)."""
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Scalar facts about this draw, one row (counts on the latent, uncensored scale)."""
         lat = self.latent
-        return {"n": self.n, "seed": self.seed, "attempts": self.attempts,
-                "hsct_hr": self.hsct_hr, "hsct_nrm_hr": self.hsct_nrm_hr,
-                "responders": int(lat["t_response"].notna().sum()),
-                "consolidative_hsct_latent": int(lat["t_hsct"].notna().sum())}
+        row = {"n": self.n, "seed": self.seed, "attempts": self.attempts,
+               "hsct_hr": self.hsct_hr, "hsct_nrm_hr": self.hsct_nrm_hr,
+               "responders": int(lat["t_response"].notna().sum()),
+               "consolidative_hsct_latent": int(lat["t_hsct"].notna().sum())}
+        return retired_call(pd.DataFrame([row]), "Truth.summary")
 
 
 # --------------------------------------------------------------------------- sampling core
