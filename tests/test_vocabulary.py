@@ -87,3 +87,38 @@ def test_options_once_positional_still_work_by_position_with_a_future_warning():
         exposure.ccw_cohort(cohort, "PFS", 90, grace=90)
     with pytest.raises(TypeError, match="at most 4 positional"):
         exposure.ccw_cohort(cohort, "PFS", 90, (), 1)
+
+
+#: What a public function may take by position after the object it works on (the order
+#: rule of docs/api-conventions.md): the columns of a curve estimator or test, a formula,
+#: a cohort function's endpoint; everything else is keyword-only.
+POSITIONAL_AFTER_FIRST = ("formula", "time", "event", "cause", "by", "tau", "endpoint", "name")
+#: Named after R mstate's functions, these keep mstate's order (msprep, expand.covs, msfit,
+#: probtrans, LMAJ, ELOS); the input/output helpers take their few arguments in order.
+OWN_ORDER = {"multistate_frame", "expand_covariates", "transition_hazards",
+             "state_probabilities", "landmark_aalen_johansen", "length_of_stay",
+             "dynamic_prediction",
+             "load_adam", "load_events", "export_table", "save", "bootstrap", "repeat",
+             "replicate_rng"}
+
+
+def _public_functions_and_plots():
+    seen = dict(_public_functions())
+    for name in rc.plots.__all__:
+        obj = getattr(rc.plots, name)
+        if inspect.isfunction(obj):
+            seen.setdefault(obj.__name__, obj)
+    return sorted(seen.items())
+
+
+@pytest.mark.parametrize("name, fn", _public_functions_and_plots())
+def test_positional_arguments_follow_the_order_rule(name, fn):
+    if name in OWN_ORDER:
+        return
+    params = inspect.signature(fn).parameters.values()
+    positional = [p.name for p in params
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1:]
+    wrong = [p for p in positional if p not in POSITIONAL_AFTER_FIRST]
+    assert not wrong, f"{name} takes {wrong} by position; the vocabulary makes them keyword-only"
+    ranks = [POSITIONAL_AFTER_FIRST.index(p) for p in positional]
+    assert ranks == sorted(ranks), f"{name}: positional order {positional}"

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._common import near_tie_heads
+
 # Counting path (bincount on whole-number times) when the bins are at most n + this.
 _BIN_SLACK = 4096
 _BIN_MAX_TIME = 1 << 26
 _EPS = float(np.finfo(np.float64).eps)
-_TOL = float(np.sqrt(_EPS))   # R: aeqSurv's tolerance, sqrt(.Machine$double.eps)
 
 
 # ---------------------------------------------------------------------------------------
@@ -52,13 +53,10 @@ def time_index(t: np.ndarray, tmin: float, tmax: float, n_bins_per_time: int,
     grid, inv = np.unique(t, return_inverse=True)
     inv = inv.astype(np.intp, copy=False).reshape(-1)
     grid = grid.astype(np.float64)
-    if timefix and grid.size > 1:
-        dy = np.diff(grid)
-        tied = (dy <= _TOL) | (dy / np.mean(np.abs(grid)) <= _TOL)
-        if tied.any():
-            head = np.concatenate(([True], ~tied))
-            inv = (np.cumsum(head) - 1)[inv]
-            grid = grid[head]
+    head = near_tie_heads(grid) if timefix else None
+    if head is not None:
+        inv = (np.cumsum(head) - 1)[inv]
+        grid = grid[head]
     return inv, grid
 
 

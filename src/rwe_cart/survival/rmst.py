@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 from scipy.stats import norm
 
+from ._common import z_value
 from .km import KaplanMeier, kaplan_meier
 
 __all__ = ["rmst", "RMSTResult"]
@@ -85,7 +85,7 @@ class RMSTResult:
         tab = self.table
         if len(tab) < 2:
             raise ValueError("difference() needs at least two groups; pass by= to rmst()")
-        z = float(ndtri(1.0 - self.alpha / 2.0))
+        z = z_value(self.alpha)
         labels = [str(g) for g in tab["group"]]
         r = tab["rmst"].to_numpy(dtype=np.float64)
         se = tab["se"].to_numpy(dtype=np.float64)
@@ -204,14 +204,11 @@ def rmst(
     4.3
     """
     tau_rule = _check_tau(tau)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) \
-            or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
+    z = z_value(alpha)
     km = kaplan_meier(data, time, event, by=by, alpha=float(alpha))
     tab = km.table
     times = tab["time"].to_numpy(dtype=np.float64)
     tau_value = float(times.max()) if tau_rule == "common" else float(tau_rule)
-    z = float(ndtri(1.0 - float(alpha) / 2.0))
 
     codes, _ = pd.factorize(tab["group"], sort=False)
     change = np.flatnonzero(np.diff(codes)) + 1
