@@ -23,8 +23,8 @@ from ..schema import RESPONSES_CR
 from ..survival.cox import CoxModel, cox
 from ..survival.design import level_name
 from ..survival.multistate import (TRANSITIONS_ATTR, StateProbabilities, TransitionHazards,
-                                   Transitions, landmark_aalen_johansen, multistate_frame,
-                                   state_probabilities, transition_hazards)
+                                   Transitions, landmark_aalen_johansen, length_of_stay,
+                                   multistate_frame, state_probabilities, transition_hazards)
 
 __all__ = ["STATES", "MULTISTATE_NEEDS", "STRATEGIES", "cart_transitions", "cart_multistate",
            "CartMultistate", "MultistateCox", "DynamicPrediction", "dynamic_prediction"]
@@ -543,12 +543,10 @@ def _outcomes(pt: StateProbabilities, start: str, grid: np.ndarray) -> dict[str,
 
 
 def _rmtr(pt: StateProbabilities, start: str, s: float, tau: float) -> float:
-    """Restricted mean time alive in remission over (s, s + tau] (days)."""
-    a = STATES.index(start)
-    keep = pt.times <= s + tau
-    t = np.append(pt.times[keep], s + tau)
-    cols = [STATES.index(x) for x in _REMISSION]
-    return float((np.diff(t) * pt.probability[keep][:, a, cols].sum(axis=1)).sum())
+    """Restricted mean time alive in remission over (s, s + tau] (days): the expected
+    length of stay in the remission states (``pt`` is forward from s)."""
+    los = length_of_stay(pt, s + tau, start).table
+    return float(los.loc[los["state"].isin(_REMISSION), "length_of_stay"].sum())
 
 
 def _contrasts(res: dict[str, tuple[StateProbabilities, str]], s: float,

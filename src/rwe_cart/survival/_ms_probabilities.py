@@ -19,6 +19,7 @@ from . import validate as V
 from ._ms_hazards import TransitionHazards, _cox_hazards, _long_arrays, _np_hazards
 from ._ms_transitions import TRANSITIONS_ATTR, Transitions, _transitions_of
 from .cox import cox
+from .results import SummaryDisplay
 
 
 @dataclass(frozen=True, eq=False)
@@ -285,8 +286,8 @@ def landmark_aalen_johansen(frame: pd.DataFrame, transitions: Transitions | None
 # ---------------------------------------------------------------------------------------
 # ELOS
 # ---------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class LengthOfStay:
+@dataclass(frozen=True, eq=False, repr=False)  # SummaryDisplay shows it
+class LengthOfStay(SummaryDisplay):
     """Expected length of stay in each state up to `tau`, as ``mstate::ELOS``.
 
     Attributes
@@ -323,15 +324,12 @@ class LengthOfStay:
     n_boot: int
     meta: dict = field(default_factory=dict, repr=False)
 
-    def __repr__(self) -> str:
-        body = self.table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
-        return (f"Expected length of stay from {self.start!r} over ({self.predt:g}, "
-                f"{self.tau:g}]\n{body}")
+    def summary(self) -> pd.DataFrame:
+        """``state, length_of_stay, se`` (the table)."""
+        return self.table
 
-    def _repr_html_(self) -> str:
-        head = html.escape(repr(self).split("\n")[0])
-        return (f"<p><b>{head}</b></p>"
-                + self.table.to_html(index=False, float_format="{:.4g}".format, na_rep="NA"))
+    def _title(self) -> str:
+        return f"Expected length of stay from {self.start!r} over ({self.predt:g}, {self.tau:g}]"
 
 
 def _elos(pt: StateProbabilities, tau: float, a: int) -> np.ndarray:
