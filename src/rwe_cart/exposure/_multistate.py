@@ -595,15 +595,16 @@ class DynamicPrediction:
     --------
     >>> import rwe_cart as rc
     >>> ms = rc.datasets.rocca_like().multistate()
-    >>> dp = rc.dynamic_prediction(ms, {"age 40": {"age": 40.0}}, s=100, covariates=["age"],
+    >>> dp = ms.dynamic_prediction({"age 40": {"age": 40.0}}, s=100, covariates=["age"],
     ...                            landmark=False)
-    >>> t = dp.table
-    >>> one_year = t[(t["outcome"] == "alive in remission") & (t["time"] == 465)]
-    >>> print(one_year[["strategy", "probability"]].round(2).to_string(index=False))
-           strategy  probability
-    transplant at s         0.74
-            not yet         0.57
-              never         0.55
+    >>> dp.horizons, dp.tau, dp.n_boot
+    ((365.0, 730.0), 730.0, 0)
+    >>> rm = dp.contrasts[dp.contrasts["measure"].str.startswith("restricted mean")]
+    >>> print(rm[["contrast", "estimate"]].round(1).to_string(index=False))
+                      contrast  estimate
+      transplant at s vs never     135.5
+    transplant at s vs not yet     118.6
+              not yet vs never      16.8
     """
 
     table: pd.DataFrame

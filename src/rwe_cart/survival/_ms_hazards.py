@@ -45,21 +45,15 @@ class TransitionHazards:
 
     Examples
     --------
-    >>> import pandas as pd, rwe_cart as rc
-    >>> tr = rc.transitions({"Tx": ["PR", "Death"], "PR": ["Death"]})
-    >>> wide = pd.DataFrame({"id": range(1, 7), "pr_t": [1.0, 4, 2, 3, 1.5, 6],
-    ...                      "pr_s": [1, 0, 0, 1, 1, 0], "d_t": [5.0, 4, 2, 7, 2.5, 6],
-    ...                      "d_s": [1, 0, 1, 0, 1, 1]})
-    >>> ms = rc.multistate_frame(wide, tr, time={"PR": "pr_t", "Death": "d_t"},
-    ...                          status={"PR": "pr_s", "Death": "d_s"})
+    >>> import rwe_cart as rc
+    >>> ms = rc.datasets.rocca_like().multistate().frame   # long frame of the CAR-T pathway
     >>> haz = rc.transition_hazards(ms)
-    >>> haz.variance, haz.cumhaz.shape
-    ('aalen', (8, 3))
-    >>> haz.table.query("trans == 1")[["time", "cumhaz"]].round(3).head(3)
-       time  cumhaz
-    0   1.0   0.167
-    1   1.5   0.367
-    2   2.0   0.367
+    >>> haz.variance, haz.source, haz.cumhaz.shape
+    ('aalen', 'nonparametric', (118, 9))
+    >>> haz.table.query("trans == 4").tail(2).round(4)
+          time  trans  cumhaz
+    470  681.0      4  0.3399
+    471  932.0      4  0.3399
     """
 
     transitions: Transitions
@@ -140,17 +134,17 @@ def transition_hazards(model_or_frame: CoxModel | pd.DataFrame,
 
     Examples
     --------
-    >>> import pandas as pd
     >>> import rwe_cart as rc
-    >>> tr = rc.transitions({"Tx": ["PR", "Death"], "PR": ["Death"]})
-    >>> wide = pd.DataFrame({"id": range(1, 7), "pr_t": [1.0, 4, 2, 3, 1.5, 6],
-    ...                      "pr_s": [1, 0, 0, 1, 1, 0], "d_t": [5.0, 4, 2, 7, 2.5, 6],
-    ...                      "d_s": [1, 0, 1, 0, 1, 1]})
-    >>> ms = rc.multistate_frame(wide, tr, time={"PR": "pr_t", "Death": "d_t"},
-    ...                          status={"PR": "pr_s", "Death": "d_s"})
+    >>> ms = rc.datasets.rocca_like().multistate().frame   # long frame of the CAR-T pathway
     >>> haz = rc.transition_hazards(ms)
-    >>> haz.table.groupby("trans")["cumhaz"].max().round(4).tolist()
-    [0.7, 1.25, 1.0]
+    >>> haz.transitions.table.head(4)
+       trans       from         to
+    0      1    infused  remission
+    1      2    infused    relapse
+    2      3    infused      death
+    3      4  remission       hsct
+    >>> haz.table.groupby("trans")["cumhaz"].max().round(3).tolist()[:4]
+    [4.775, 0.396, 0.061, 0.34]
     """
     if variance not in ("aalen", "greenwood"):
         raise ValueError(f"variance must be 'aalen' or 'greenwood', got {variance!r}")

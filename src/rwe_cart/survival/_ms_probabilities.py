@@ -43,21 +43,18 @@ class StateProbabilities:
 
     Examples
     --------
-    >>> import pandas as pd, rwe_cart as rc
-    >>> tr = rc.transitions({"Tx": ["PR", "Death"], "PR": ["Death"]})
-    >>> wide = pd.DataFrame({"id": range(1, 7), "pr_t": [1.0, 4, 2, 3, 1.5, 6],
-    ...                      "pr_s": [1, 0, 0, 1, 1, 0], "d_t": [5.0, 4, 2, 7, 2.5, 6],
-    ...                      "d_s": [1, 0, 1, 0, 1, 1]})
-    >>> ms = rc.multistate_frame(wide, tr, time={"PR": "pr_t", "Death": "d_t"},
-    ...                          status={"PR": "pr_s", "Death": "d_s"})
+    >>> import rwe_cart as rc
+    >>> ms = rc.datasets.rocca_like().multistate().frame   # long frame of the CAR-T pathway
     >>> pt = rc.state_probabilities(rc.transition_hazards(ms))
     >>> pt.probability.shape
-    (9, 3, 3)
-    >>> pt.table().query("time == 5.0").round(3)
-        time  state  probability     se
-    18   5.0     Tx        0.333  0.164
-    19   5.0     PR        0.167  0.113
-    20   5.0  Death        0.500  0.164
+    (119, 5, 5)
+    >>> pt.table().query("time == 365").round(3)
+          time      state  probability     se
+    540  365.0    infused        0.000  0.000
+    541  365.0  remission        0.300  0.039
+    542  365.0       hsct        0.161  0.029
+    543  365.0    relapse        0.178  0.035
+    544  365.0      death        0.361  0.039
     """
 
     transitions: Transitions
@@ -238,20 +235,18 @@ def landmark_aalen_johansen(frame: pd.DataFrame, transitions: Transitions | None
 
     Examples
     --------
-    >>> import pandas as pd
     >>> import rwe_cart as rc
-    >>> tr = rc.transitions({"Tx": ["PR", "Death"], "PR": ["Death"]})
-    >>> wide = pd.DataFrame({"id": range(1, 7), "pr_t": [1.0, 4, 2, 3, 1.5, 6],
-    ...                      "pr_s": [1, 0, 0, 1, 1, 0], "d_t": [5.0, 4, 2, 7, 2.5, 6],
-    ...                      "d_s": [1, 0, 1, 0, 1, 1]})
-    >>> ms = rc.multistate_frame(wide, tr, time={"PR": "pr_t", "Death": "d_t"},
-    ...                          status={"PR": "pr_s", "Death": "d_s"})
-    >>> lm = rc.landmark_aalen_johansen(ms, None, s=1.2, start="Tx")
-    >>> lm.table().query("time == 3.0").round(3)
-        time  state  probability     se
-    12   3.0     Tx          0.4  0.185
-    13   3.0     PR          0.2  0.148
-    14   3.0  Death          0.4  0.192
+    >>> ms = rc.datasets.rocca_like().multistate().frame   # long frame of the CAR-T pathway
+    >>> lm = rc.landmark_aalen_johansen(ms, None, s=100, start="remission")
+    >>> lm.meta["n_patients"]
+    89
+    >>> lm.table().query("time == 459").round(3)
+          time      state  probability     se
+    210  459.0    infused        0.000  0.000
+    211  459.0  remission        0.460  0.068
+    212  459.0       hsct        0.107  0.035
+    213  459.0    relapse        0.190  0.057
+    214  459.0      death        0.243  0.055
     """
     tr = _transitions_of(frame, transitions, "frame")
     if not isinstance(s, (int, float, np.integer, np.floating)) or not np.isfinite(s):
@@ -302,19 +297,14 @@ class LengthOfStay(SummaryDisplay):
 
     Examples
     --------
-    >>> import pandas as pd, rwe_cart as rc
-    >>> tr = rc.transitions({"Tx": ["PR", "Death"], "PR": ["Death"]})
-    >>> wide = pd.DataFrame({"id": range(1, 7), "pr_t": [1.0, 4, 2, 3, 1.5, 6],
-    ...                      "pr_s": [1, 0, 0, 1, 1, 0], "d_t": [5.0, 4, 2, 7, 2.5, 6],
-    ...                      "d_s": [1, 0, 1, 0, 1, 1]})
-    >>> ms = rc.multistate_frame(wide, tr, time={"PR": "pr_t", "Death": "d_t"},
-    ...                          status={"PR": "pr_s", "Death": "d_s"})
+    >>> import rwe_cart as rc
+    >>> ms = rc.datasets.rocca_like().multistate().frame   # long frame of the CAR-T pathway
     >>> pt = rc.state_probabilities(rc.transition_hazards(ms))
-    >>> los = rc.length_of_stay(pt, tau=5)
+    >>> los = rc.length_of_stay(pt, tau=365)
     >>> los.tau, los.n_boot
-    (5.0, 0)
-    >>> round(float(los.table["length_of_stay"].sum()), 6)
-    5.0
+    (365.0, 0)
+    >>> round(float(los.table["length_of_stay"].sum()), 6)   # the days of (predt, tau]
+    365.0
     """
 
     table: pd.DataFrame
@@ -370,20 +360,16 @@ def length_of_stay(probabilities: StateProbabilities, tau: float, start: Any = N
 
     Examples
     --------
-    >>> import pandas as pd
     >>> import rwe_cart as rc
-    >>> tr = rc.transitions({"Tx": ["PR", "Death"], "PR": ["Death"]})
-    >>> wide = pd.DataFrame({"id": range(1, 7), "pr_t": [1.0, 4, 2, 3, 1.5, 6],
-    ...                      "pr_s": [1, 0, 0, 1, 1, 0], "d_t": [5.0, 4, 2, 7, 2.5, 6],
-    ...                      "d_s": [1, 0, 1, 0, 1, 1]})
-    >>> ms = rc.multistate_frame(wide, tr, time={"PR": "pr_t", "Death": "d_t"},
-    ...                          status={"PR": "pr_s", "Death": "d_s"})
+    >>> ms = rc.datasets.rocca_like().multistate().frame   # long frame of the CAR-T pathway
     >>> pt = rc.state_probabilities(rc.transition_hazards(ms))
-    >>> rc.length_of_stay(pt, tau=5).table.round(3)
-       state  length_of_stay  se
-    0     Tx           2.917 NaN
-    1     PR           1.167 NaN
-    2  Death           0.917 NaN
+    >>> rc.length_of_stay(pt, tau=365).table.round(1)
+           state  length_of_stay  se
+    0    infused            29.7 NaN
+    1  remission           152.1 NaN
+    2       hsct            43.1 NaN
+    3    relapse            62.3 NaN
+    4      death            77.7 NaN
     """
     if not isinstance(probabilities, StateProbabilities):
         raise TypeError("probabilities must come from rc.state_probabilities or "

@@ -32,14 +32,15 @@ class Transitions:
     Examples
     --------
     >>> import rwe_cart as rc
-    >>> tr = rc.transitions({"Tx": ["PR", "Death"], "PR": ["Death"]})
-    >>> tr.states
-    ('Tx', 'PR', 'Death')
-    >>> tr.table
-       trans from     to
-    0      1   Tx     PR
-    1      2   Tx  Death
-    2      3   PR  Death
+    >>> tr = rc.Transitions.illness_death(["Tx", "PR", "Death"])
+    >>> tr.states, tr.absorbing
+    (('Tx', 'PR', 'Death'), ('Death',))
+    >>> tr.matrix
+    to      Tx   PR  Death
+    from
+    Tx     NaN  1.0    2.0
+    PR     NaN  NaN    3.0
+    Death  NaN  NaN    NaN
     """
 
     states: tuple
