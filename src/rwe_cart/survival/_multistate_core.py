@@ -2,8 +2,9 @@
 with Aalen or Greenwood (co)variances, the hazards of a Cox fit for one patient per
 transition, and the Aalen–Johansen product integral with its variance recursions.
 
-Arrays only (no DataFrames, no validation): the public functions in
-:mod:`rwe_cart.survival.multistate` check the input once and call these. States are
+Arrays only (no DataFrames, no validation): the public functions of
+:mod:`rwe_cart.survival.multistate` (written in ``_ms_frame``, ``_ms_hazards`` and
+``_ms_probabilities``) check the input once and call these. States are
 0-based integer codes here, transitions 0-based too; ``tfrom``/``tto`` (K,) give the
 from- and to-state of each transition.
 """
