@@ -1,9 +1,10 @@
 """Long format of a multi-state model (``mstate::msprep``) and transition-specific
 covariates (``mstate::expand.covs``).
 
-:func:`multistate_frame` checks the wide data once (every entry on the path the long
-format follows) and builds the rows with :func:`rwe_cart.survival._multistate_core.long_rows`.
-Both functions are public through :mod:`rwe_cart.survival.multistate`.
+:func:`multistate_frame` follows every patient's path once
+(:func:`rwe_cart.survival._multistate_core.walk_paths`), checks that every entry lies on
+it, and builds the rows from the same path (``long_rows``). Both functions are public
+through :mod:`rwe_cart.survival.multistate`.
 """
 from __future__ import annotations
 
@@ -168,9 +169,9 @@ def multistate_frame(data: pd.DataFrame, transitions: Transitions, *,
     trans_no = np.zeros((S, S), dtype=np.int64)
     trans_no[tr.tfrom, tr.tto] = np.arange(1, tr.n_transitions + 1)
     absorbing = np.bincount(tr.tfrom, minlength=S) == 0
-    _check_paths(T, D, tr, targets, absorbing, order, idv, time, status)
-    pat, fr, to, trn, start, stop, ev = core.long_rows(T, D, targets, trans_no, absorbing,
-                                                        np.asarray(order))
+    steps, last = core.walk_paths(T, D, targets, absorbing, np.asarray(order))
+    _check_paths(steps, last, D, tr, absorbing, idv, time, status)
+    pat, fr, to, trn, start, stop, ev = core.long_rows(steps, trans_no)
     if not np.isfinite(stop).all():
         bad = np.unique(pat[~np.isfinite(stop)])
         cols = sorted({time[tr.states[h]] for h in range(1, S)})
@@ -200,24 +201,18 @@ def multistate_frame(data: pd.DataFrame, transitions: Transitions, *,
     return out
 
 
-def _check_paths(T, D, tr, targets, absorbing, order, idv, time, status):
-    """Every entry with status 1 must lie on the path the long format follows, and no
-    target may be censored before an event from the same state (msprep warns and goes
-    on; here it is an error naming the patients and columns)."""
-    n, S = T.shape
-    where = np.zeros(n, dtype=np.int64)
-    cur = np.zeros(n)
+def _check_paths(steps, last, D, tr, absorbing, idv, time, status):
+    """Every entry with status 1 must lie on the path the long format follows (the steps
+    of ``core.walk_paths``), and no target may be censored before an event from the same
+    state (msprep warns and goes on; here it is an error naming the patients and
+    columns). The steps are checked in path order, so the first error is the one met
+    first along the paths."""
+    n, S = D.shape
     on_path = np.zeros((n, S), dtype=bool)
     on_path[:, 0] = True
-    active = np.ones(n, dtype=bool)
-    for h in order:
-        tg = targets[h]
-        sel = np.flatnonzero(active & (where == h))
-        if sel.size == 0 or tg.size == 0:
-            continue
-        tt = T[np.ix_(sel, tg)]
-        st = D[np.ix_(sel, tg)]
-        t0 = cur[sel]
+    for step in steps:
+        h, sel, tg, t0 = step.state, step.patients, step.targets, step.entry
+        tt, st, nxt = step.times, step.status, step.next_time
         early = (st == 1) & (tt < t0[:, None])
         if early.any():
             r, c = np.nonzero(early)
@@ -226,14 +221,12 @@ def _check_paths(T, D, tr, targets, absorbing, order, idv, time, status):
                 f"patients {_fmt_ids(idv[sel[np.unique(r)]])} enter {tr.states[j]!r} "
                 f"(column {time[tr.states[j]]!r}) before they enter {tr.states[h]!r}, the "
                 f"state that transition starts from; entries must follow the path")
-        ev_t = np.where(st == 1, tt, np.inf)
-        nxt = ev_t.min(axis=1)
         cens_before = (st == 0) & (tt >= t0[:, None]) & (tt < nxt[:, None]) & np.isfinite(
             nxt)[:, None]
         if cens_before.any():
             r, c = np.nonzero(cens_before)
             j = tg[c[0]]
-            k = tg[np.argmin(ev_t[r[0]])]
+            k = tg[step.pick[r[0]]]
             raise ValueError(
                 f"patients {_fmt_ids(idv[sel[np.unique(r)]])} are censored for "
                 f"{tr.states[j]!r} (column {status[tr.states[j]]!r} = 0 at "
@@ -241,27 +234,22 @@ def _check_paths(T, D, tr, targets, absorbing, order, idv, time, status):
                 f"{time[tr.states[k]]!r}); a patient followed up to the later event is at "
                 f"risk of {tr.states[j]!r} until then — set {time[tr.states[j]]!r} to that "
                 "time")
-        ties = ((ev_t == nxt[:, None]) & np.isfinite(nxt)[:, None]).sum(axis=1) > 1
+        ties = ((st == 1) & (tt == nxt[:, None]) & np.isfinite(nxt)[:, None]).sum(axis=1) > 1
         if ties.any():
             raise ValueError(
                 f"patients {_fmt_ids(idv[sel[ties]])} enter two states out of "
                 f"{tr.states[h]!r} at the same time (columns "
                 f"{[time[tr.states[j]] for j in tg]}); the next state is ambiguous")
         moved = np.isfinite(nxt)
-        pick = tg[np.argmin(ev_t, axis=1)]
-        where[sel[moved]] = pick[moved]
-        cur[sel[moved]] = nxt[moved]
-        on_path[sel[moved], pick[moved]] = True
-        active[sel[~moved]] = False
-        active[sel[moved]] &= ~absorbing[pick[moved]]
+        on_path[sel[moved], tg[step.pick[moved]]] = True
     off = (D == 1) & ~on_path
     if off.any():
         r, c = np.nonzero(off)
         j = c[0]
         who = np.unique(r[c == j])
-        last = where[who[0]]
-        why = (f"after the absorbing state {tr.states[last]!r}" if absorbing[last]
-               else f"which cannot be reached from {tr.states[last]!r}")
+        end = last[who[0]]
+        why = (f"after the absorbing state {tr.states[end]!r}" if absorbing[end]
+               else f"which cannot be reached from {tr.states[end]!r}")
         raise ValueError(
             f"patients {_fmt_ids(idv[who])} have status 1 in {status[tr.states[j]]!r} "
             f"(entry into {tr.states[j]!r} at {time[tr.states[j]]!r}) {why}, where their "
