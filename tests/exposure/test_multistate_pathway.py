@@ -114,7 +114,7 @@ def test_landmark_where_nobody_leaves_the_state(tiny):
     # on day 250 only P4 is in 'hsct', and stays there: LMAJ's hazards are all 0
     with pytest.raises(ValueError, match="no transitions"):
         tiny.landmark(250, "hsct")
-    pt = rc.exposure._multistate._lmaj(tiny.frame, tiny.transitions, 250, "hsct")
+    pt = rc.exposure._ms_prediction._lmaj(tiny.frame, tiny.transitions, 250, "hsct")
     assert pt.meta["n_patients"] == 1
     tab = pt.table("hsct")
     assert tab["time"].unique().tolist() == [250]
@@ -252,7 +252,7 @@ def test_strategies_equal_independent_computations(rocca_ms, rocca_fit):
         np.testing.assert_allclose(t.query("strategy == @strategy")["probability"],
                                    _alive_in_remission(times, P, grid), rtol=1e-10)
     # 'never' never enters hsct
-    never = rc.exposure._multistate._strategy_probs(hz, s, False)["never"][0]
+    never = rc.exposure._ms_prediction._strategy_probs(hz, s, False)["never"][0]
     assert np.abs(never.probability[:, STATES.index("remission"), STATES.index("hsct")]).max() == 0
 
 
@@ -418,7 +418,7 @@ def test_never_strategy_recovers_the_generating_model(large):
     hz = fit.hazards(profile)
     a = STATES.index("remission")
     for s in (60.0, 100.0, 180.0):
-        never = rc.exposure._multistate._strategy_probs(hz, s, True)["never"][0]
+        never = rc.exposure._ms_prediction._strategy_probs(hz, s, True)["never"][0]
         t = s + np.array([90.0, 365.0, 730.0])
         i = np.searchsorted(never.times, t, side="right") - 1
         est, se = never.probability[i, a, a], never.se[i, a, a]

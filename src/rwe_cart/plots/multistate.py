@@ -139,18 +139,13 @@ def plot_state_probabilities(
 
     Examples
     --------
-    >>> import pandas as pd
     >>> import rwe_cart as rc
-    >>> tr = rc.transitions({"Tx": ["PR", "Death"], "PR": ["Death"]})
-    >>> wide = pd.DataFrame({"id": range(1, 7), "pr_t": [1.0, 4, 2, 3, 1.5, 6],
-    ...                      "pr_s": [1, 0, 0, 1, 1, 0], "d_t": [5.0, 4, 2, 7, 2.5, 6],
-    ...                      "d_s": [1, 0, 1, 0, 1, 1]})
-    >>> ms = rc.multistate_frame(wide, tr, time={"PR": "pr_t", "Death": "d_t"},
-    ...                          status={"PR": "pr_s", "Death": "d_s"})
-    >>> pt = rc.state_probabilities(rc.transition_hazards(ms))
-    >>> fig = rc.plot_state_probabilities(pt, order=["Death", "PR", "Tx"])
-    >>> [t.get_text() for t in fig.axes[0].texts]
-    ['Death', 'PR', 'Tx']
+    >>> ms = rc.datasets.rocca_like().multistate()     # the CAR-T pathway
+    >>> pt = rc.state_probabilities(rc.transition_hazards(ms.frame))
+    >>> order = ["death", "relapse", "hsct", "remission", "infused"]   # bottom up
+    >>> fig = rc.plot_state_probabilities(pt, order=order)
+    >>> [t.get_text() for t in fig.axes[0].texts]    # "infused" is too thin to label
+    ['death', 'relapse', 'hsct', 'remission']
     """
     from rwe_cart.survival.multistate import StateProbabilities
 
@@ -326,17 +321,10 @@ def plot_state_diagram(
 
     Examples
     --------
-    >>> import pandas as pd
     >>> import rwe_cart as rc
-    >>> tr = rc.transitions({"Tx": ["PR", "Death"], "PR": ["Death"]})
-    >>> wide = pd.DataFrame({"id": range(1, 7), "pr_t": [1.0, 4, 2, 3, 1.5, 6],
-    ...                      "pr_s": [1, 0, 0, 1, 1, 0], "d_t": [5.0, 4, 2, 7, 2.5, 6],
-    ...                      "d_s": [1, 0, 1, 0, 1, 1]})
-    >>> ms = rc.multistate_frame(wide, tr, time={"PR": "pr_t", "Death": "d_t"},
-    ...                          status={"PR": "pr_s", "Death": "d_s"})
-    >>> fig = rc.plot_state_diagram(ms)
-    >>> sorted(t.get_text() for t in fig.axes[0].texts if t.get_gid() == "transition-count")
-    ['2', '2', '3']
+    >>> fig = rc.plot_state_diagram(rc.datasets.rocca_like())
+    >>> sorted(int(t.get_text()) for t in fig.axes[0].texts if t.get_gid() == "transition-count")
+    [1, 5, 11, 14, 27, 30, 34, 36, 151]
     """
     from rwe_cart.privacy import format_count
     from rwe_cart.survival.multistate import TRANSITIONS_ATTR

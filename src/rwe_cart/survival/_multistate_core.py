@@ -2,68 +2,99 @@
 with Aalen or Greenwood (co)variances, the hazards of a Cox fit for one patient per
 transition, and the Aalen–Johansen product integral with its variance recursions.
 
-Arrays only (no DataFrames, no validation): the public functions in
-:mod:`rwe_cart.survival.multistate` check the input once and call these. States are
+Arrays only (no DataFrames, no validation): the public functions of
+:mod:`rwe_cart.survival.multistate` (written in ``_ms_frame``, ``_ms_hazards`` and
+``_ms_probabilities``) check the input once and call these. States are
 0-based integer codes here, transitions 0-based too; ``tfrom``/``tto`` (K,) give the
 from- and to-state of each transition.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-__all__ = ["long_rows", "nelson_aalen", "cox_hazards", "product_integral",
+__all__ = ["PathStep", "walk_paths", "long_rows", "nelson_aalen", "cox_hazards", "product_integral",
            "increment_map"]
 
 
 # ---------------------------------------------------------------------------------------
 # msprep
 # ---------------------------------------------------------------------------------------
-def long_rows(times: np.ndarray, status: np.ndarray, targets: list[np.ndarray],
-              trans_no: np.ndarray, absorbing: np.ndarray, order: np.ndarray):
-    """One row per patient per transition at risk, as ``mstate::msprep``.
+class PathStep(NamedTuple):
+    """The patients in one state and the entries into its targets (:func:`walk_paths`)."""
+
+    state: int
+    patients: np.ndarray     # (m,) rows of the patients in the state
+    targets: np.ndarray      # (k,) its to-states in transition order
+    entry: np.ndarray        # (m,) their entry time into the state
+    times: np.ndarray        # (m, k) entry times into the targets as recorded (inf: none)
+    status: np.ndarray       # (m, k) their 0/1 indicators
+    next_time: np.ndarray    # (m,) entry time of the next state; inf: censored here
+    pick: np.ndarray         # (m,) position of the next state among the targets
+
+
+def walk_paths(times: np.ndarray, status: np.ndarray, targets: list[np.ndarray],
+               absorbing: np.ndarray, order: np.ndarray) -> tuple[list[PathStep], np.ndarray]:
+    """The path of every patient through the model, as ``mstate::msprep`` follows it.
 
     ``times``/``status`` are (n, S) entry times and indicators (column of the initial
-    state unused); ``targets[h]`` the to-states of state h in transition order and
-    ``trans_no[h, j]`` the transition number of h -> j. ``order`` is a topological order
-    of the states (the path of every patient follows it), so the loop below runs over
-    states, never over patients.
+    state unused, inf for no time); ``targets[h]`` the to-states of state h in transition
+    order. ``order`` is a topological order of the states (the path of every patient
+    follows it), so the loop below runs over states, never over patients.
 
     Each patient starts in state 0 at time 0. From state h entered at t0, the next state
     is the first (in transition order) target entered with status 1 at the earliest such
-    time >= t0; without one the patient is censored at the earliest target time >= t0.
+    time >= t0; without one the patient is censored in h.
 
-    Returns ``(patient, from, to, trans, start, stop, status)`` arrays, unsorted.
+    Returns the steps (one per state with patients in it and targets, in ``order``) and
+    the last state of each patient. The long rows (:func:`long_rows`) and the checks of
+    the public layer read the same steps.
     """
     n = times.shape[0]
     cur_t = np.zeros(n)
     where = np.zeros(n, dtype=np.int64)       # current state
     active = np.ones(n, dtype=bool)
-    out = []
+    steps = []
     for h in order:
         tg = targets[h]
         sel = np.flatnonzero(active & (where == h))
         if sel.size == 0 or tg.size == 0:
             continue
         t0 = cur_t[sel]
-        tt = times[np.ix_(sel, tg)].copy()
+        tt = times[np.ix_(sel, tg)]
         st = status[np.ix_(sel, tg)]
-        tt[tt < t0[:, None]] = np.inf      # entries before the current state's start
-        ev_t = np.where(st == 1, tt, np.inf)
+        # an entry before the current state's start is not on the path
+        ev_t = np.where((st == 1) & (tt >= t0[:, None]), tt, np.inf)
         nxt = ev_t.min(axis=1)
-        censored = ~np.isfinite(nxt)
-        stop = np.where(censored, tt.min(axis=1), nxt)
         pick = np.argmin(ev_t, axis=1)      # first target among equal times, as R
-        m = tg.size
-        ev = np.zeros((sel.size, m), dtype=np.int64)
-        ev[np.flatnonzero(~censored), pick[~censored]] = 1
-        out.append((np.repeat(sel, m), np.full(sel.size * m, h), np.tile(tg, sel.size),
-                    np.tile(trans_no[h, tg], sel.size), np.repeat(t0, m),
-                    np.repeat(stop, m), ev.reshape(-1)))
-        moved = sel[~censored]
-        where[moved] = tg[pick[~censored]]
-        cur_t[moved] = stop[~censored]
-        active[sel[censored]] = False
-        active[moved] &= ~absorbing[where[moved]]
+        steps.append(PathStep(int(h), sel, tg, t0, tt, st, nxt, pick))
+        moved = np.isfinite(nxt)
+        where[sel[moved]] = tg[pick[moved]]
+        cur_t[sel[moved]] = nxt[moved]
+        active[sel[~moved]] = False
+        active[sel[moved]] &= ~absorbing[tg[pick[moved]]]
+    return steps, where
+
+
+def long_rows(steps: list[PathStep], trans_no: np.ndarray):
+    """One row per patient per transition at risk, as ``mstate::msprep``, from the steps
+    of :func:`walk_paths`; ``trans_no[h, j]`` is the transition number of h -> j. A
+    patient censored in a state is followed up to the earliest target time >= its entry.
+
+    Returns ``(patient, from, to, trans, start, stop, status)`` arrays, unsorted.
+    """
+    out = []
+    for s in steps:
+        m, k = s.patients.size, s.targets.size
+        censored = ~np.isfinite(s.next_time)
+        follow = np.where(s.times >= s.entry[:, None], s.times, np.inf).min(axis=1)
+        stop = np.where(censored, follow, s.next_time)
+        ev = np.zeros((m, k), dtype=np.int64)
+        ev[np.flatnonzero(~censored), s.pick[~censored]] = 1
+        out.append((np.repeat(s.patients, k), np.full(m * k, s.state), np.tile(s.targets, m),
+                    np.tile(trans_no[s.state, s.targets], m), np.repeat(s.entry, k),
+                    np.repeat(stop, k), ev.reshape(-1)))
     cols = list(zip(*out))
     return tuple(np.concatenate(c) for c in cols)
 
