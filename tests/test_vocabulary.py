@@ -122,3 +122,22 @@ def test_positional_arguments_follow_the_order_rule(name, fn):
     assert not wrong, f"{name} takes {wrong} by position; the vocabulary makes them keyword-only"
     ranks = [POSITIONAL_AFTER_FIRST.index(p) for p in positional]
     assert ranks == sorted(ranks), f"{name}: positional order {positional}"
+
+
+def _public_classes():
+    out = {}
+    for owner, names in ((rc, rc.__all__), (exposure, exposure.__all__)):
+        for name in names:
+            obj = getattr(owner, name)
+            if inspect.isclass(obj):
+                out.setdefault(obj.__name__, obj)
+    return sorted(out.items())
+
+
+@pytest.mark.parametrize("name, cls", _public_classes())
+def test_summary_is_a_table_attribute_everywhere(name, cls):
+    if "summary" in getattr(cls, "__dataclass_fields__", {}):
+        return
+    member = inspect.getattr_static(cls, "summary", None)
+    assert member is None or isinstance(member, property), \
+        f"{name}.summary is a {type(member).__name__}; the vocabulary makes it a table attribute"

@@ -259,7 +259,7 @@ def suppress_counts(table: pd.DataFrame, suppress_below: int | None, columns: Se
     Parameters
     ----------
     table : DataFrame
-        A result table, e.g. ``km.at_risk(times)``, ``km.summary()`` or
+        A result table, e.g. ``km.at_risk(times)``, ``km.summary`` or
         ``rc.hsct_effect(...).table``.
     suppress_below : int or None
         Threshold k: counts from 1 to k−1 are masked (``k`` before 0.2.0). ``None`` (the default everywhere in

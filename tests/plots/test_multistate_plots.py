@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import doctest
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -154,7 +155,6 @@ def test_cox_prediction_counts_need_the_frame(long):
 
 
 def test_state_diagram_of_a_cohort_is_that_of_its_pathway():
-    import matplotlib.pyplot as plt
 
     cohort = rc.datasets.rocca_like()
     counts = []
@@ -166,3 +166,12 @@ def test_state_diagram_of_a_cohort_is_that_of_its_pathway():
     assert counts[0] == counts[1] == counts[2] and len(counts[0]) == 9
     with pytest.raises(TypeError, match="takes a cohort"):
         rc.plot_state_diagram(pd.DataFrame({"a": [1]}))
+
+
+def test_order_and_kind_by_position_still_work_with_a_future_warning(pt):
+    with pytest.warns(FutureWarning, match="pass order=, kind= by keyword"):
+        fig = _draw(rc.plot_state_probabilities(pt, ["PR"], "lines", risk_table=False))
+    ax = fig.axes[0]
+    assert len([ln for ln in ax.lines if ln.get_gid() == GID_LINE]) == 1
+    assert not [c for c in ax.collections if c.get_gid() == GID_AREA]
+    plt.close(fig)

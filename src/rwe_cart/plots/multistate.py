@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.ticker import FixedLocator
 
+from rwe_cart._deprecate import keyword_only
 from rwe_cart.plots._common import (
     attach_table_axes,
     check_suppress,
@@ -80,11 +81,12 @@ def _at_risk(frame: pd.DataFrame, tr, states: list[int], ticks: np.ndarray) -> p
     return pd.concat(rows, ignore_index=True)
 
 
+@keyword_only("order", "kind")
 def plot_state_probabilities(
     probabilities: StateProbabilities,
+    *,
     order: Sequence[Any] | None = None,
     kind: str = "stacked",
-    *,
     start: Any = None,
     labels: Mapping[Any, str] | None = None,
     colors: Mapping[Any, str] | Sequence[str] | None = None,

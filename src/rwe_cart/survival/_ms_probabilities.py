@@ -314,8 +314,9 @@ class LengthOfStay(SummaryDisplay):
     n_boot: int
     meta: dict = field(default_factory=dict, repr=False)
 
+    @property
     def summary(self) -> pd.DataFrame:
-        """``state, length_of_stay, se`` (the table)."""
+        """``state, length_of_stay, se`` (the table), displayed as every curve's summary."""
         return self.table
 
     def _title(self) -> str:
