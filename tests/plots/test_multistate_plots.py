@@ -155,7 +155,6 @@ def test_cox_prediction_counts_need_the_frame(long):
 
 
 def test_state_diagram_of_a_cohort_is_that_of_its_pathway():
-
     cohort = rc.datasets.rocca_like()
     counts = []
     for source in (cohort, cohort.multistate(), cohort.multistate().frame):
