@@ -11,8 +11,8 @@ has no Breslow ties and no robust variance. R's ``coxph`` conventions are follow
 throughout (survival 3.x: ``coxfit6``/``agfit4``, ``coxscore2``/``agscore3``,
 ``zph1``/``zph2``, ``concordancefit``); the algorithms are vectorised rewrites.
 
-This module is the Newton–Raphson fit and the one place the core is imported from; the
-work is split by job:
+This module is the Newton–Raphson fit, and it re-exports the rest of the core so that
+callers use one namespace (``from . import _cox_core as core``). The work is split by job:
 
 * :mod:`._cox_likelihood`: sorting and index arrays (:func:`prepare`, R's ``timefix``),
   risk-set sums, log partial likelihood, score and information at one beta;
