@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rwe_cart import parallel as par
+from rwe_cart import _replicates
 from rwe_cart.parallel import (
     BootstrapError,
     BootstrapResult,
@@ -153,14 +153,14 @@ def test_dask_by_address_opens_and_closes_its_client(dask_client):
 
 
 def resolved_backend(rng: np.random.Generator) -> str:
-    return par._resolve_backend(None, None, None)
+    return _replicates.resolve_backend(None, None, None)
 
 
 def test_nested_runs_default_to_sequential():
-    assert par._resolve_backend(None, None, None) == "joblib"
+    assert _replicates.resolve_backend(None, None, None) == "joblib"
     assert repeat(resolved_backend, 2, seed=1, n_jobs=2) == ["sequential"] * 2
     assert repeat(resolved_backend, 2, seed=1, backend="sequential") == ["sequential"] * 2
-    assert par._resolve_backend(None, None, None) == "joblib"  # reset after the run
+    assert _replicates.resolve_backend(None, None, None) == "joblib"  # reset after the run
 
 
 def test_progress_bar(capsys):
@@ -428,7 +428,7 @@ def test_thread_limit_is_restored():
     before = [d["num_threads"] for d in threadpoolctl.threadpool_info()]
     repeat(draws, 3, seed=1, args=(5,), backend="sequential")
     assert [d["num_threads"] for d in threadpoolctl.threadpool_info()] == before
-    assert par._LIMIT_DEPTH == 0
+    assert _replicates._LIMIT_DEPTH == 0
 
 
 # --- runs last: a raising replicate aborts joblib's workers, which then restart --------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..labs import UNIT_FACTORS, _QUANTITY, _unit_key, standardise_lab_units
+from .._lab_common import QUANTITY, UNIT_FACTORS, standardise_lab_units, unit_key
 from ..schema import (CohortValidationError, _problems, blank_rows, clean_ids, file_problems,
                       problems_frame, row_label)
 from .registry import file_sha256, read_table, rename_columns
@@ -95,7 +95,7 @@ def load_labs(path_or_frame: str | Path | pd.DataFrame, *, columns: Mapping[str,
 
 def _known_unit(tests: pd.Series, units: pd.Series) -> pd.Series:
     """True where the test is outside the canonical list or its unit converts to canonical."""
-    quantity = tests.astype(str).str.lower().map(_QUANTITY)
-    key = quantity + "|" + units.map(_unit_key)
+    quantity = tests.astype(str).str.lower().map(QUANTITY)
+    key = quantity + "|" + units.map(unit_key)
     accepted = {f"{q}|{u}" for q, table in UNIT_FACTORS.items() for u in table}
     return quantity.isna() | key.isin(accepted)

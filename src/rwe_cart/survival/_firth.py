@@ -29,6 +29,7 @@ from scipy.optimize import brentq
 from scipy.stats import chi2
 
 from . import _cox_core as core
+from ._cox_likelihood import suffix_at
 
 __all__ = ["FirthFit", "fit", "profile_limits", "profile_p"]
 
@@ -44,9 +45,9 @@ class FirthFit:
 
 def _risk_sums(A: core.CoxArrays, V: np.ndarray) -> np.ndarray:
     """Sums of the rows of V (m, n) over the risk set of each event time: (m, K)."""
-    S = core._suffix_at(V, A.pos_stop)
+    S = suffix_at(V, A.pos_stop)
     if A.sperm is not None and A.ups.size:
-        s = core._suffix_at(V[:, A.sperm], A.ups, scratch=True)
+        s = suffix_at(V[:, A.sperm], A.ups, scratch=True)
         s = np.concatenate((s, np.zeros((V.shape[0], 1))), axis=1)
         S = S - s[:, A.ups_inv]
     return S
