@@ -2,6 +2,7 @@
 validate` and the report notebooks' own import do not load the notebook machinery. Each
 check runs in a fresh interpreter and looks at sys.modules (the timings are in
 benchmarks/bench_import.py, never in tests)."""
+import importlib
 import json
 import subprocess
 import sys
@@ -56,8 +57,10 @@ def test_every_public_name_is_importable_and_listed(name):
     assert name in dir(rwe_cart)
 
 
-def test_every_lazily_exported_name_is_public():
-    assert set(rwe_cart._SOURCE) <= set(rwe_cart.__all__)
+def test_every_lazily_exported_name_is_public_in_its_submodule():
+    for module, names in rwe_cart._EXPORTS.items():
+        public = set(importlib.import_module(f"rwe_cart.{module}").__all__)
+        assert not set(names) - public, f"rwe_cart.{module} does not list {set(names) - public}"
 
 
 def test_submodules_are_attributes_and_unknown_names_are_not():

@@ -336,7 +336,7 @@ def build_cohort(frame: pd.DataFrame, *, origin: str = "infusion",
             typed[origin_col], prob, _ = schema.coerce_dates(typed, origin_col, date_format=date_format,
                                                              partial_dates=None, excel_dates=excel_dates)
             found.append(prob)
-        found.append(schema._problems(typed, typed[origin_col].isna(), origin_col,
+        found.append(schema.row_problems(typed, typed[origin_col].isna(), origin_col,
                                       f"required for origin='{origin}'"))
     found = schema.problems_frame(found)
     if source_names:

@@ -189,7 +189,7 @@ def patient_labels(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(labels, index=frame.index, dtype=object, name=pid.name)
 
 
-def _problems(frame: pd.DataFrame, mask: pd.Series, column: str, rule: str | pd.Series,
+def row_problems(frame: pd.DataFrame, mask: pd.Series, column: str, rule: str | pd.Series,
               values: pd.Series | None = None) -> pd.DataFrame:
     """One problem per row of ``mask``; ``rule`` is one text, or a Series (one per row)."""
     mask = _flag(pd.Series(mask, index=frame.index))
@@ -217,10 +217,10 @@ def _flag(mask: pd.Series) -> pd.Series:
 def _display(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.strftime("%Y-%m-%d").astype(object).where(values.notna(), "<missing>")
-    return values.astype(object).map(lambda v: "<missing>" if _missing(v) else v)
+    return values.astype(object).map(lambda v: "<missing>" if is_missing(v) else v)
 
 
-def _missing(value: object) -> bool:
+def is_missing(value: object) -> bool:
     """True for None, NaN, NA and NaT; False for every other value, whatever its type."""
     if value is None or value is pd.NA or value is pd.NaT:
         return True
@@ -331,14 +331,14 @@ def coerce_dates(frame: pd.DataFrame, column: str, *, date_format: str | None,
         failed = failed & ~(serial & ~bad_serial)
         limit = _excel_limit(excel_dates)
         low, skip = (1, ", not 60 (the fictitious 1900-02-29)") if excel_dates == 1900 else (0, "")
-        problems.append(_problems(frame, bad_serial, column,
+        problems.append(row_problems(frame, bad_serial, column,
                                   f"an Excel serial date ({excel_dates} date system) from {low} "
                                   f"to {limit}{skip}", text))
         failed = failed & ~bad_serial
     imputations = no_imputations
     if partial.any() and partial_dates is not None:
         completed = text.where(partial).map(
-            lambda s: None if _missing(s) else _impute_partial(s, partial_dates))
+            lambda s: None if is_missing(s) else _impute_partial(s, partial_dates))
         imputed = pd.to_datetime(completed, format="ISO8601", errors="coerce")
         parsed = parsed.where(~partial, pd.Series(imputed, index=raw.index).astype("datetime64[ns]"))
         done = partial & parsed.notna()
@@ -353,9 +353,9 @@ def coerce_dates(frame: pd.DataFrame, column: str, *, date_format: str | None,
     # With a rule chosen, a partial date that still fails (month 13) is simply invalid.
     partial = partial & (partial_dates is None)
     problems += [
-        _problems(frame, partial, column,
+        row_problems(frame, partial, column,
                   "partial date: choose partial_dates='mid', 'first' or 'last'", text),
-        _problems(frame, failed & ~partial, column,
+        row_problems(frame, failed & ~partial, column,
                   _date_rules(text, date_format, excel_dates) if (failed & ~partial).any() else "", text),
     ]
     return parsed.dt.normalize(), problems_frame(problems), imputations
@@ -403,7 +403,7 @@ def _excel_limit(epoch: int) -> int:
 
 def _date_text(value: object) -> object:
     """One cell of a date column as stripped text (None when missing)."""
-    if _missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, (bool, np.bool_)):
         return str(value)
@@ -441,12 +441,12 @@ def coerce_bool(frame: pd.DataFrame, column: str) -> tuple[pd.Series, pd.DataFra
         return raw.astype("boolean"), _NO_PROBLEMS.copy()
     raw = raw.astype(object)
     text = (raw.str.lower() if _all_text(raw) else
-            raw.map(lambda v: None if _missing(v) else str(v).strip().lower()))
+            raw.map(lambda v: None if is_missing(v) else str(v).strip().lower()))
     out = pd.Series(pd.NA, index=raw.index, dtype="boolean")
     out[text.isin(_TRUE)] = True
     out[text.isin(_FALSE)] = False
     bad = text.notna() & out.isna()
-    return out, _problems(frame, bad, column, "one of true/false, yes/no, 1/0", raw)
+    return out, row_problems(frame, bad, column, "one of true/false, yes/no, 1/0", raw)
 
 
 def _to_float(values: pd.Series) -> pd.Series:
@@ -460,7 +460,7 @@ def _to_float(values: pd.Series) -> pd.Series:
 
 
 def _one_float(value: object) -> float:
-    if _missing(value) or isinstance(value, (bool, np.bool_)):
+    if is_missing(value) or isinstance(value, (bool, np.bool_)):
         return np.nan
     try:
         return float(value)
@@ -498,14 +498,14 @@ def coerce_number(frame: pd.DataFrame, column: str, *, integer: bool,
         comma[bad] = _match(failed, _DECIMAL_COMMA).to_numpy()
         rule[comma] = "a number; decimal comma? pass decimal=','"
     infinite = num.notna() & ~np.isfinite(num)
-    problems = [_problems(frame, bad, column, rule, raw),
-                _problems(frame, infinite, column, "a finite number", raw)]
+    problems = [row_problems(frame, bad, column, rule, raw),
+                row_problems(frame, infinite, column, "a finite number", raw)]
     num = num.where(~infinite)
     if integer:
         huge = num.abs() >= _MAX_WHOLE
         frac = num.notna() & ~huge & (num != np.round(num))
-        problems.append(_problems(frame, frac, column, "a whole number", raw))
-        problems.append(_problems(frame, huge, column, "a whole number of at most 15 digits", raw))
+        problems.append(row_problems(frame, frac, column, "a whole number", raw))
+        problems.append(row_problems(frame, huge, column, "a whole number of at most 15 digits", raw))
         num = num.where(~(frac | huge))
         return num.astype("Int64"), problems_frame(problems)
     return num, problems_frame(problems)
@@ -516,13 +516,13 @@ def coerce_category(frame: pd.DataFrame, column: str) -> pd.Series:
     raw = raw.astype(object)
     if _all_text(raw):
         return raw.where(raw.notna(), None)
-    return raw.map(lambda v: None if _missing(v) else str(v).strip())
+    return raw.map(lambda v: None if is_missing(v) else str(v).strip())
 
 
 def clean_ids(values: pd.Series) -> pd.Series:
     """Identifiers as stripped text (a whole float 12.0 is "12"); missing stays None."""
     def one(v: object) -> object:
-        if _missing(v):
+        if is_missing(v):
             return None
         if isinstance(v, (float, np.floating)) and float(v).is_integer():
             return str(int(v))
@@ -641,7 +641,7 @@ def _pandera_problems(frame: pd.DataFrame) -> pd.DataFrame:
         fc = err.failure_cases
         # A failure without a row (none expected: no dtype checks) concerns the whole table.
         labels = patient_labels(frame)
-        who = [labels.loc[i] if not _missing(i) and i in labels.index else ALL for i in fc["index"]]
+        who = [labels.loc[i] if not is_missing(i) and i in labels.index else ALL for i in fc["index"]]
         return pd.DataFrame({
             "patient_id": who,
             "column": fc["column"].to_numpy(),
@@ -664,32 +664,32 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
     if infusion is not None:
         for col in EVENT_DATE_COLUMNS + ("date_last_contact",):
             if has(col):
-                problems.append(_problems(frame, frame[col] < infusion, col, "on or after date_infusion"))
+                problems.append(row_problems(frame, frame[col] < infusion, col, "on or after date_infusion"))
         if has("date_apheresis"):
-            problems.append(_problems(frame, frame["date_apheresis"] > infusion, "date_apheresis",
+            problems.append(row_problems(frame, frame["date_apheresis"] > infusion, "date_apheresis",
                                       "on or before date_infusion"))
     if has("date_death"):
         death = frame["date_death"]
         for col in EVENT_DATE_COLUMNS:
             if has(col) and col != "date_death":
-                problems.append(_problems(frame, frame[col] > death, col, "not after date_death"))
+                problems.append(row_problems(frame, frame[col] > death, col, "not after date_death"))
         if has("date_last_contact"):
-            problems.append(_problems(frame, death.notna() & (frame["date_last_contact"] != death),
+            problems.append(row_problems(frame, death.notna() & (frame["date_last_contact"] != death),
                                       "date_last_contact", "equals date_death when dead"))
     if has("date_last_contact"):
         last = frame["date_last_contact"]
         for col in EVENT_DATE_COLUMNS:
             if has(col) and col != "date_death":
-                problems.append(_problems(frame, frame[col] > last, col, "on or before date_last_contact"))
+                problems.append(row_problems(frame, frame[col] > last, col, "on or before date_last_contact"))
     if has("date_response") and has("date_relapse"):
-        problems.append(_problems(frame, frame["date_relapse"] < frame["date_response"], "date_relapse",
+        problems.append(row_problems(frame, frame["date_relapse"] < frame["date_response"], "date_relapse",
                                   "on or after date_response"))
     # A source without one of the two columns at all leaves the pair unchecked: the cohort
     # lists that column as unavailable and analyses that need it refuse to run.
     if has("date_response") and has("best_response"):
         problems.append(_response_date_rule(frame))
     if has("death_cause") and has("date_death"):
-        problems.append(_problems(frame, frame["death_cause"].notna() & frame["date_death"].isna(),
+        problems.append(row_problems(frame, frame["death_cause"].notna() & frame["date_death"].isna(),
                                   "death_cause", "only when date_death is present"))
     return problems_frame(problems)
 
@@ -699,10 +699,10 @@ def _response_date_rule(frame: pd.DataFrame) -> pd.DataFrame:
     is_cr = best.isin(RESPONSES_CR)
     known = best.isin(CATEGORIES["best_response"])
     return problems_frame([
-        _problems(frame, is_cr & date.isna(), "date_response",
+        row_problems(frame, is_cr & date.isna(), "date_response",
                   "date_response required when best_response is CR/CRi/CRh"),
-        _problems(frame, known & ~is_cr & date.notna(), "date_response",
+        row_problems(frame, known & ~is_cr & date.notna(), "date_response",
                   "date_response only when best_response is CR/CRi/CRh"),
-        _problems(frame, best.isna() & date.notna(), "best_response",
+        row_problems(frame, best.isna() & date.notna(), "best_response",
                   "best_response required when date_response is present", best),
     ])

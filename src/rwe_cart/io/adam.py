@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..cohort import Cohort, build_cohort
-from ..schema import (CONTRACT_COLUMNS, REQUIRED, RESPONSES_CR, CohortValidationError, _missing, _problems,
+from ..schema import (CONTRACT_COLUMNS, REQUIRED, RESPONSES_CR, CohortValidationError, is_missing, row_problems,
                       _to_float, clean_ids, coerce_bool, coerce_dates, file_problems, problems_frame, row_label)
 from .registry import UnreadableTableError, file_sha256, read_table_info
 
@@ -232,7 +232,7 @@ def load_adam(adsl: str | Path | pd.DataFrame, adtte: str | Path | pd.DataFrame,
         problems,
         file_problems([] if has_os else ["PARAMCD"], "ADTTE has OS rows (last contact, death)",
                       "<no OS row>"),
-        _problems(wide, no_os & has_os, "PARAMCD", "an ADTTE OS row for every ADSL subject",
+        row_problems(wide, no_os & has_os, "PARAMCD", "an ADTTE OS row for every ADSL subject",
                   pd.Series("<absent>", index=wide.index)),
     ]
     os_dates = events[["date_last_contact", "date_death"]]
@@ -358,19 +358,19 @@ def _clean_adrs(rs: pd.DataFrame, infusion: pd.Series, os_dates: pd.DataFrame, r
     ranked = param.isin({*rules.response_params, rules.bor_param})
     unranked = (bor_needed & used & ranked & avalc.notna() & ~avalc.isin(RESPONSE_ORDER))
     problems = problems_frame([
-        _problems(named, ids.isna(), "USUBJID", "required (missing value)", ids),
-        _problems(named, param.isna(), "PARAMCD", "required (missing value)", param),
-        _problems(named, used & avalc.isna(), "AVALC", "required (missing value)", avalc),
+        row_problems(named, ids.isna(), "USUBJID", "required (missing value)", ids),
+        row_problems(named, param.isna(), "PARAMCD", "required (missing value)", param),
+        row_problems(named, used & avalc.isna(), "AVALC", "required (missing value)", avalc),
         date_problems[date_problems["patient_id"].isin(set(labels[used | param.isna()]))],
-        _problems(named, no_date, "ADT", "ADRS date (ADT) present for an assessment",
+        row_problems(named, no_date, "ADT", "ADRS date (ADT) present for an assessment",
                   pd.Series("<missing>", index=rs.index)),
-        _problems(named, dup, "PARAMCD",
+        row_problems(named, dup, "PARAMCD",
                   f"one ADRS record per subject, PARAMCD and visit ({'AVISIT' if 'AVISIT' in rs else 'ADT'}; "
                   f"one {rules.bor_param} record per subject)", param + " " + visit.fillna("")),
-        _problems(named, orphan, "USUBJID", "ADRS subject is in ADSL", ids),
-        _problems(named, after_death, "ADT", "ADRS assessment not after death (ADTTE OS date)", adt),
-        _problems(named, after_last, "ADT", "ADRS assessment on or before last contact (ADTTE OS date)", adt),
-        _problems(named, unranked, "AVALC", f"one of {', '.join(RESPONSE_ORDER)} (ADRS gives the best "
+        row_problems(named, orphan, "USUBJID", "ADRS subject is in ADSL", ids),
+        row_problems(named, after_death, "ADT", "ADRS assessment not after death (ADTTE OS date)", adt),
+        row_problems(named, after_last, "ADT", "ADRS assessment on or before last contact (ADTTE OS date)", adt),
+        row_problems(named, unranked, "AVALC", f"one of {', '.join(RESPONSE_ORDER)} (ADRS gives the best "
                   "overall response)", avalc),
     ])
     bad = (ids.isna() | param.isna() | (used & avalc.isna()) | (used & bad_date) | no_date | dup | orphan
@@ -426,7 +426,7 @@ def _adrs_conflicts(wide: pd.DataFrame, derived: pd.DataFrame, present: Mapping[
         else:
             ours = clean_ids(wide[col]).map(lambda v: None if v is None else canonical.get(v.upper(), v))
         values = "ADSL " + _as_adam(ours) + "; ADRS " + _as_adam(theirs)
-        found.append(_problems(wide, _flag_differ(ours, theirs), var, f"ADSL {var} agrees with ADRS", values))
+        found.append(row_problems(wide, _flag_differ(ours, theirs), var, f"ADSL {var} agrees with ADRS", values))
     return problems_frame(found)
 
 
@@ -449,7 +449,7 @@ def _flag_differ(a: pd.Series, b: pd.Series) -> pd.Series:
 
 def _death_cause(value: object) -> object:
     """DTHCAUS in controlled terminology -> the contract's cause; anything else unchanged."""
-    if _missing(value):
+    if is_missing(value):
         return None
     text = str(value).strip()
     return DEATH_CAUSES.get(text.upper(), text) if text else None
@@ -474,9 +474,9 @@ def _clean_adtte(tte: pd.DataFrame, infusion: pd.Series) -> tuple[pd.DataFrame, 
     cnsr = _to_float(tte["CNSR"].map(lambda v: v.strip() if isinstance(v, str) else v))
     bad_cnsr = cnsr.isna() | ~np.isfinite(cnsr) | (cnsr < 0) | (cnsr != np.round(cnsr))
     problems = [
-        _problems(named, ids.isna(), "USUBJID", "required (missing value)", ids),
-        _problems(named, param.isna(), "PARAMCD", "required (missing value)", param),
-        _problems(named, bad_cnsr, "CNSR", "ADTTE CNSR is 0 (event) or a whole number >= 1 (censored)",
+        row_problems(named, ids.isna(), "USUBJID", "required (missing value)", ids),
+        row_problems(named, param.isna(), "PARAMCD", "required (missing value)", param),
+        row_problems(named, bad_cnsr, "CNSR", "ADTTE CNSR is 0 (event) or a whole number >= 1 (censored)",
                   tte["CNSR"]),
     ]
     bad = ids.isna() | param.isna() | bad_cnsr
@@ -494,7 +494,7 @@ def _clean_adtte(tte: pd.DataFrame, infusion: pd.Series) -> tuple[pd.DataFrame, 
         aval = _to_float(tte["AVAL"].map(lambda v: v.strip() if isinstance(v, str) else v))
         given = clean_ids(tte["AVAL"]).notna()
         wrong = given & (aval.isna() | ~np.isfinite(aval) | (aval < 0) | (aval > AVAL_MAX))
-        problems.append(_problems(named, wrong, "AVAL", f"ADTTE AVAL a number of days from 0 to {AVAL_MAX}",
+        problems.append(row_problems(named, wrong, "AVAL", f"ADTTE AVAL a number of days from 0 to {AVAL_MAX}",
                                   tte["AVAL"]))
         bad |= wrong
         # Counted in whole days from 1970, so no date arithmetic can overflow.
@@ -508,14 +508,14 @@ def _clean_adtte(tte: pd.DataFrame, infusion: pd.Series) -> tuple[pd.DataFrame, 
     desc = tte["EVNTDESC"] if "EVNTDESC" in tte else pd.Series("", index=tte.index)
     missing_date = date.isna() & ~bad
     problems += [
-        _problems(named, dup, "PARAMCD", "one ADTTE row per subject and PARAMCD", param),
-        _problems(named, orphan, "USUBJID", "ADTTE subject is in ADSL", ids),
-        _problems(named, missing_date, "ADT", "ADTTE date (ADT, or STARTDT + AVAL) present",
+        row_problems(named, dup, "PARAMCD", "one ADTTE row per subject and PARAMCD", param),
+        row_problems(named, orphan, "USUBJID", "ADTTE subject is in ADSL", ids),
+        row_problems(named, missing_date, "ADT", "ADTTE date (ADT, or STARTDT + AVAL) present",
                   pd.Series("<missing>", index=tte.index)),
     ]
     out = pd.DataFrame({
         "USUBJID": ids, "PARAMCD": param, "CNSR": cnsr, "STARTDT": start, "DATE": date.dt.normalize(),
-        "EVNTDESC": desc.map(lambda v: "" if _missing(v) else str(v).strip().upper()),
+        "EVNTDESC": desc.map(lambda v: "" if is_missing(v) else str(v).strip().upper()),
         "ok": ~(bad | dup | orphan | missing_date),
     }, index=tte.index)
     return out, problems_frame(problems)

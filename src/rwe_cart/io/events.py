@@ -9,7 +9,7 @@ from typing import Literal
 import pandas as pd
 
 from ..cohort import ATTRITION_COLUMNS, Cohort, build_cohort
-from ..schema import (ALL, CohortValidationError, _problems, blank_rows, clean_ids, coerce_dates,
+from ..schema import (ALL, CohortValidationError, row_problems, blank_rows, clean_ids, coerce_dates,
                       file_problems, problems_frame, row_label)
 from .registry import excel_epoch, file_sha256, read_table_info, rename_columns
 
@@ -111,11 +111,11 @@ def load_events(events: str | Path | pd.DataFrame, baseline: pd.DataFrame | str 
                                            excel_dates=epoch)
     raw_date = clean_ids(ev["date"])
     problems = [
-        _problems(named, ids.isna(), "patient_id", "required (missing value)", ids),
-        _problems(named, name.isna(), "event", "required (missing value)", name),
-        _problems(named, name.notna() & ~known, "event", f"one of {', '.join(EVENTS)}"),
+        row_problems(named, ids.isna(), "patient_id", "required (missing value)", ids),
+        row_problems(named, name.isna(), "event", "required (missing value)", name),
+        row_problems(named, name.notna() & ~known, "event", f"one of {', '.join(EVENTS)}"),
         date_problems,
-        _problems(named, known & raw_date.isna(), "date", "required (missing value)", raw_date),
+        row_problems(named, known & raw_date.isna(), "date", "required (missing value)", raw_date),
     ]
     long = pd.DataFrame({"patient_id": ids, "event": name, "date": dates})
     long = long[ids.notna() & known & dates.notna()]
@@ -167,7 +167,7 @@ def _with_baseline(wide: pd.DataFrame, baseline: pd.DataFrame | str | Path,
     base = base[~blank_rows(base)]
     ids = clean_ids(base["patient_id"])
     labels = ids.where(ids.notna(), pd.Series([row_label(i, "baseline") for i in base.index], index=base.index))
-    problems = [_problems(base.assign(patient_id=labels), ids.isna(), "patient_id",
+    problems = [row_problems(base.assign(patient_id=labels), ids.isna(), "patient_id",
                           "required (missing value)", ids)]
     base = base.assign(patient_id=ids)[ids.notna()]
     shared = [c for c in wide if c in base and c != "patient_id"]
@@ -179,7 +179,7 @@ def _with_baseline(wide: pd.DataFrame, baseline: pd.DataFrame | str | Path,
         given = clean_ids(merged[col]).notna()
         differ = from_events.notna() & given & ~(ours == from_events)
         shown = merged[col].astype(object).map(str) + " (events: " + from_events.dt.strftime("%Y-%m-%d").fillna("") + ")"
-        problems.append(_problems(merged, differ, col, "baseline and events agree", shown))
+        problems.append(row_problems(merged, differ, col, "baseline and events agree", shown))
         as_text = from_events.dt.strftime(date_format or "%Y-%m-%d").astype(object)
         merged[col] = as_text.where(from_events.notna(), merged[col])
     return merged, meta, problems_frame(problems)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._lab_common import QUANTITY, UNIT_FACTORS, standardise_lab_units, unit_key
-from ..schema import (CohortValidationError, _problems, blank_rows, clean_ids, file_problems,
+from ..schema import (CohortValidationError, row_problems, blank_rows, clean_ids, file_problems,
                       problems_frame, row_label)
 from .registry import file_sha256, read_table, rename_columns
 
@@ -77,11 +77,11 @@ def load_labs(path_or_frame: str | Path | pd.DataFrame, *, columns: Mapping[str,
     day = pd.to_numeric(frame["day"], errors="coerce")
     value = pd.to_numeric(frame["value"], errors="coerce")
     problems = [
-        _problems(named, ids.isna(), "patient_id", "patient_id present", frame["patient_id"]),
-        _problems(named, day.isna(), "day", "day is a number (days from infusion)"),
-        _problems(named, value.isna(), "value", "value is a number"),
-        _problems(named, value < 0, "value", "value is not negative"),
-        _problems(named, ~_known_unit(frame["test"], frame["unit"]), "unit", "unit known for the test",
+        row_problems(named, ids.isna(), "patient_id", "patient_id present", frame["patient_id"]),
+        row_problems(named, day.isna(), "day", "day is a number (days from infusion)"),
+        row_problems(named, value.isna(), "value", "value is a number"),
+        row_problems(named, value < 0, "value", "value is not negative"),
+        row_problems(named, ~_known_unit(frame["test"], frame["unit"]), "unit", "unit known for the test",
                   frame["test"].astype(str) + " in " + frame["unit"].astype(str)),
     ]
     found = problems_frame(problems)

@@ -16,11 +16,11 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 from scipy.stats import chi2
 
 from . import _cox_core as core
 from . import _formula
+from ._common import z_value
 from .design import Design, build_rows
 from .km import CONF_TYPES, _confint
 from .results import RegressionResult, TestResult
@@ -348,8 +348,7 @@ class CoxModel(RegressionResult):
             raise ValueError(f"conf_type must be one of {', '.join(map(repr, CONF_TYPES))}; "
                              f"got {conf_type!r}")
         alpha = self.alpha if alpha is None else alpha
-        if not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
-            raise ValueError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
+        z = z_value(alpha)
         times = np.asarray(times, dtype=np.float64).reshape(-1)
         if not np.all(np.isfinite(times)):
             raise ValueError("times must be finite")
@@ -378,7 +377,6 @@ class CoxModel(RegressionResult):
         g, t, _, _, cum0 = core.baseline_cumhaz(c.arrays, c.fit.state, means)
         varhaz, xbar = core.baseline_variance_terms(c.arrays, c.fit.state)
         V = self.var.to_numpy()
-        z = float(ndtri(1.0 - alpha / 2.0))
         codes = (np.zeros(len(profile), dtype=np.intp) if self.strata is None
                  else d.strata_levels.get_indexer(sv))
         frames = []

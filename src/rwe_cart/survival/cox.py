@@ -21,12 +21,12 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 from scipy.stats import chi2, norm
 
 from . import _cox_core as core
 from . import _firth, _formula
 from . import validate as V
+from ._common import z_value
 from ._cox_design import Inputs, r_means, read_inputs
 from ._cox_model import PH_TRANSFORMS, Concordance, CoxModel, LogLik, ModelCore
 from .design import Design
@@ -192,8 +192,7 @@ def cox(data: pd.DataFrame | str, formula: str | pd.DataFrame | None = None, *,
                        meta={**fit.meta, "model_spec": spec, "surv_formula": parsed})
     _formula.require("cox", time=time, event=event, covariates=covariates)
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
-    if not (0 < alpha < 1):
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    z_value(alpha)   # checks alpha before any work
     if robust is not None and not isinstance(robust, (bool, np.bool_)):
         raise TypeError(f"robust must be True, False or None, got {robust!r}")
     _check_firth_options(firth, profile, weights, cluster, robust)
@@ -312,7 +311,7 @@ def _inference(A, names, alpha, robust, cl, ncl):
     if robust:
         use_se = summ["robust_se"] = np.sqrt(np.diag(rv))
     z = beta / use_se
-    q = ndtri(1 - alpha / 2)
+    q = z_value(alpha)
     summ.update({"hr": np.exp(beta), "lower": np.exp(beta - q * use_se),
                  "upper": np.exp(beta + q * use_se), "z": z, "p": 2 * norm.sf(np.abs(z))})
     summary = pd.DataFrame(summ)
@@ -333,7 +332,7 @@ def _firth_inference(A, names, alpha, profiled):
     beta = ff.state.beta
     se = np.sqrt(np.diag(ff.var))
     z = beta / se
-    q = ndtri(1 - alpha / 2)
+    q = z_value(alpha)
     lower, upper = beta - q * se, beta + q * se
     pval = 2 * norm.sf(np.abs(z))
     for t in profiled:

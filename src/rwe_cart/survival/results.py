@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
+
+from ._common import z_value
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,8 +108,7 @@ class RegressionResult:
         statsmodels' ``conf_int``; the fit's own limits at its ``alpha``, Wald limits
         from ``bse`` at another level."""
         alpha = self.alpha if alpha is None else alpha
-        if not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
-            raise ValueError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
+        z = z_value(alpha)
         s = self.summary
         index = pd.Index(s["term"], name="term")
         if alpha == self.alpha:
@@ -118,7 +118,6 @@ class RegressionResult:
         if fixed:
             raise ValueError(f"the limits of {list(fixed)} are profile-likelihood limits at "
                              f"alpha={self.alpha:g}; refit with alpha={alpha:g} for others")
-        z = float(ndtri(1 - alpha / 2))
         b, se = self.params.to_numpy(), self._inference_se.to_numpy()
         return pd.DataFrame({0: b - z * se, 1: b + z * se}, index=index)
 
