@@ -68,7 +68,7 @@ class TableOne:
         out = self.table.copy()
         out.loc[out["variable"].eq(out["variable"].shift()), "variable"] = ""
         if "smd" in out:
-            out["smd"] = out["smd"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+            out["smd"] = out["smd"].map(lambda v: "" if pd.isna(v) else format_fixed(v, 3))
         return out.rename(columns={"variable": "", "level": "", "smd": "SMD"})
 
     def _repr_html_(self) -> str:
@@ -81,7 +81,7 @@ class TableOne:
 
 def _count_cell(n: int, denom: int, k: int | None) -> str:
     shown = format_count(n, k)
-    return f"{shown} ({100 * n / denom:.1f}%)" if denom and not shown.startswith("<") else shown
+    return f"{shown} ({format_fixed(100 * n / denom, 1)}%)" if denom and not shown.startswith("<") else shown
 
 
 def _median_cell(x: pd.Series) -> str:
@@ -89,7 +89,7 @@ def _median_cell(x: pd.Series) -> str:
     if x.empty:
         return "–"
     q1, med, q3 = np.percentile(x, [25, 50, 75])
-    return f"{med:.1f} [{q1:.1f}, {q3:.1f}]"
+    return f"{format_fixed(med, 1)} [{format_fixed(q1, 1)}, {format_fixed(q3, 1)}]"
 
 
 def _smd_continuous(a: pd.Series, b: pd.Series) -> float:
