@@ -323,6 +323,16 @@ def test_html_is_self_contained_with_inline_rules(frame, tmp_path):
     assert "Arial" in next(a["style"] for t, a in p.tags if t == "table")
 
 
+def test_html_shows_headings_caption_and_note_as_written():
+    # great-tables reads "{{m^2}}" as units and trusts HTML in labels; ours are plain text
+    t = pd.DataFrame({"dose {{m^2}} <b>": ["x{{m^2}}", "a\nb"], "n": [12, 30]})
+    doc = table_html(t, caption="Table {{1}} <i>", note="per {{s^-1}} & more\nsecond line")
+    p = parse(doc)
+    assert p.rows == [["dose {{m^2}} <b>", "n"], ["x{{m^2}}", "12"], ["ab", "30"]]
+    assert p.caption == "Table {{1}} <i>" and p.note == "per {{s^-1}} & moresecond line"
+    assert "<b>" not in doc and "<sup" not in doc and doc.count("<br") == 2   # line breaks kept
+
+
 def test_unknown_suffix_is_refused(frame, tmp_path):
     with pytest.raises(ValueError, match=r"'t\.docx'.*\.csv, \.tex or \.html"):
         export_table(frame, tmp_path / "t.docx")

@@ -34,13 +34,18 @@ def html_fragment(d: _Display, caption: str | None, note: str) -> str:
     """
     from great_tables import GT, html as gt_html, loc, style
 
+    def text(s: str):
+        # great-tables reads "{{...}}" in labels, titles and notes as units ("{{m^2}}" -> m²):
+        # an entity for "{" keeps the text as written
+        return gt_html(html_text(s).replace("{", "&#123;"))
+
     cols = [f"c{j}" for j in range(len(d.headers))]
     numbers = [c for j, c in enumerate(cols) if d.numeric[j] and j > 0]
     # the id scopes great-tables' CSS before it is inlined; derived from the content, so a
     # report rendered twice is byte-identical (a random id is not)
     digest = hashlib.sha1(repr((d.headers, d.frame.to_numpy().tolist(), caption, note)).encode())
     gt = GT(d.frame.set_axis(cols, axis=1), auto_align=False, id="rc" + digest.hexdigest()[:12])
-    gt = (gt.cols_label(**{c: gt_html(html_text(h)) for c, h in zip(cols, d.headers)})
+    gt = (gt.cols_label(**{c: text(h) for c, h in zip(cols, d.headers)})
           # body cells are text already: escaped only, a line break kept
           .fmt(html_text, columns=cols)
           .cols_align("left", columns=[c for c in cols if c not in numbers])
@@ -71,10 +76,10 @@ def html_fragment(d: _Display, caption: str | None, note: str) -> str:
                                                             loc.column_labels(columns=numbers)])
     if caption:
         # the title's own class sets a normal weight over heading_title_font_weight
-        gt = (gt.tab_header(title=gt_html(html_text(caption)))
+        gt = (gt.tab_header(title=text(caption))
               .tab_style(style.text(weight="bold"), loc.title()))
     if note:
-        gt = gt.tab_source_note(gt_html(html_text(note)))
+        gt = gt.tab_source_note(text(note))
     return gt.as_raw_html(inline_css=True)
 
 
