@@ -55,6 +55,13 @@ class _Cells(HTMLParser):
             self._cell += data
 
 
+def _css(style, prop):
+    """The value of a property in an inline style (the last declaration wins), or None."""
+    values = [d.split(":", 1)[1].strip() for d in style.split(";")
+              if ":" in d and d.split(":", 1)[0].strip() == prop]
+    return values[-1] if values else None
+
+
 _SIDES = ("top", "right", "bottom", "left")
 
 
@@ -320,6 +327,8 @@ def test_html_is_self_contained_with_inline_rules(frame, tmp_path):
                                                                           "tfoot", "tr", "div"))
     # numbers right-aligned, text left
     assert "text-align: left" in heads[0][1]["style"] and "text-align: right" in heads[1][1]["style"]
+    # a cell margin becomes a blank line under every row when an office suite imports the HTML
+    assert all(_css(a["style"], "margin") in (None, "0") for _, a in cells)
     assert "Arial" in next(a["style"] for t, a in p.tags if t == "table")
 
 

@@ -27,10 +27,10 @@ def html_text(s: str) -> str:
 def html_fragment(d: _Display, caption: str | None, note: str) -> str:
     """The three-line journal table as great-tables HTML with every style inline.
 
-    Word drops ``<style>`` blocks when a table is pasted and keeps the borders of cells, not
-    those of rows or ``<tbody>``: so great-tables' own rules are switched off and the three
-    rules are drawn as cell borders, then great-tables inlines its CSS (``css_inline``). The
-    class attributes it leaves are inert without its stylesheet.
+    Word drops ``<style>`` blocks when a table is pasted and keeps the inline styles of
+    cells; great-tables draws its rules on rows and ``<tbody>``, so those are switched off
+    and the three rules are drawn as cell borders, then great-tables inlines its CSS
+    (``css_inline``). The class attributes it leaves are inert without its stylesheet.
     """
     from great_tables import GT, html as gt_html, loc, style
 
@@ -64,6 +64,8 @@ def html_fragment(d: _Display, caption: str | None, note: str) -> str:
               data_row_padding="2pt", data_row_padding_horizontal="8pt",
               source_notes_font_size="8pt", source_notes_padding="4pt",
               source_notes_padding_horizontal="0px", quarto_disable_processing=True)
+          # no cell margin: an office suite's HTML import (checked with LibreOffice) reads
+          # great-tables' 10px as paragraph spacing, a blank line under every row
           .tab_style(style.css("vertical-align:top;margin:0;"), loc.body())
           .tab_style(style.borders(sides="top", color=_BLACK, weight=_THICK), loc.column_labels())
           .tab_style(style.borders(sides="bottom", color=_BLACK, weight=_THIN if len(d.frame) else _THICK),
