@@ -13,27 +13,80 @@ from rwe_cart.tables import export_table, format_table, suppress_counts, table_h
 
 
 class _Cells(HTMLParser):
-    """Rows of cell texts, and every tag's attributes, of an HTML table."""
+    """An HTML table read back: its grid (heading and body rows) as cell texts with each
+    grid cell's attributes, and the caption and note that great-tables writes as a title
+    row in <thead> and a source-note row in <tfoot>."""
 
     def __init__(self):
         super().__init__()
-        self.rows, self.tags, self._cell = [], [], None
+        self.rows, self.cells, self.tags = [], [], []
+        self.caption = self.note = None
+        self._section, self._cell, self._where = None, None, None
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
-        if tag == "tr":
-            self.rows.append([])
+        if tag in ("thead", "tbody", "tfoot"):
+            self._section = tag
         elif tag in ("td", "th"):
             self._cell = ""
+            if self._section == "tfoot":
+                self._where = "note"
+            elif self._section == "thead" and tag == "td":
+                self._where = "caption"
+            else:
+                self._where = "grid"
+                if not self.rows or self._new_row:
+                    self.rows.append([])
+                self.cells.append((tag, dict(attrs)))
+            self._new_row = False
+        elif tag == "tr":
+            self._new_row = True
 
     def handle_endtag(self, tag):
         if tag in ("td", "th"):
-            self.rows[-1].append(self._cell)
+            if self._where == "grid":
+                self.rows[-1].append(self._cell)
+            else:
+                setattr(self, self._where, self._cell)
             self._cell = None
 
     def handle_data(self, data):
         if self._cell is not None:
             self._cell += data
+
+
+def _css(style, prop):
+    """The value of a property in an inline style (the last declaration wins), or None."""
+    values = [d.split(":", 1)[1].strip() for d in style.split(";")
+              if ":" in d and d.split(":", 1)[0].strip() == prop]
+    return values[-1] if values else None
+
+
+_SIDES = ("top", "right", "bottom", "left")
+
+
+def _rules(style):
+    """The sides of a cell with a visible border, from its inline style declarations in
+    order (shorthand and longhand, the later winning as in CSS): side -> width."""
+    sides = {s: {"style": "none", "width": None} for s in _SIDES}
+    for decl in filter(None, (d.strip() for d in style.split(";"))):
+        prop, value = (x.strip() for x in decl.split(":", 1))
+        if not prop.startswith("border") or prop == "border-collapse":
+            continue
+        parts = prop.split("-")[1:]
+        targets = [parts[0]] if parts and parts[0] in _SIDES else list(_SIDES)
+        what = parts[-1] if parts and parts[-1] in ("style", "width", "color") else None
+        for side in targets:
+            if what == "style":
+                sides[side]["style"] = value
+            elif what == "width":
+                sides[side]["width"] = value
+            elif what is None:   # shorthand: width style colour
+                words = value.split()
+                sides[side]["style"] = next((w for w in words if w in ("solid", "none", "hidden",
+                                                                       "dashed", "dotted", "double")), "none")
+                sides[side]["width"] = next((w for w in words if w[0].isdigit()), None)
+    return {s: v["width"] for s, v in sides.items() if v["style"] not in ("none", "hidden")}
 
 
 def _read_exact(path, **options):
@@ -249,24 +302,44 @@ def test_html_is_self_contained_with_inline_rules(frame, tmp_path):
                         note="HR: hazard ratio & more.", suppress_below=5)
     doc = path.read_text(encoding="utf-8")
     assert doc.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in doc
-    assert "<style" not in doc and "<link" not in doc and "class=" not in doc
+    # no stylesheet to lose when pasted into Word: great-tables' class names stay in the
+    # markup, inert without its <style> block, which inline_css=True leaves out
+    assert "<style" not in doc and "<link" not in doc
     assert "http" not in doc and "src=" not in doc
     assert "Table 2. Cox &lt;model&gt;" in doc and "HR: hazard ratio &amp; more." in doc
     assert "Counts from 1 to 4 are shown as &lt;5." in doc
     p = parse(doc)
+    assert p.caption == "Table 2. Cox <model>"
+    assert p.note == "HR: hazard ratio & more. Counts from 1 to 4 are shown as <5."
     shown = format_table(frame, suppress_below=5)
     assert p.rows[0] == list(shown.columns)
     assert p.rows[1:] == shown.to_numpy().tolist()
-    cells = [(t, a) for t, a in p.tags if t in ("td", "th")]
+    cells = p.cells
     assert all("style" in a for _, a in cells)
     ncol = frame.shape[1]
     heads, last = cells[:ncol], cells[-ncol:]
-    assert all("border-top:1.5pt solid" in a["style"] and "border-bottom:0.75pt solid" in a["style"]
-               for _, a in heads)
-    assert all("border-bottom:1.5pt solid" in a["style"] for _, a in last)
-    assert sum("border" in a["style"] for _, a in cells) == 2 * ncol   # three rules, nothing else
+    assert all(t == "th" for t, _ in heads) and all(t == "td" for t, _ in cells[ncol:])
+    # the three rules are borders of the cells (Word keeps those, not row or <tbody> borders)
+    assert all(_rules(a["style"]) == {"top": "1.5pt", "bottom": "0.75pt"} for _, a in heads)
+    assert all(_rules(a["style"]) == {"bottom": "1.5pt"} for _, a in last)
+    assert all(_rules(a["style"]) == {} for _, a in cells[ncol:-ncol])   # three rules, nothing else
+    assert all(_rules(a.get("style", "")) == {} for t, a in p.tags if t in ("table", "thead", "tbody",
+                                                                          "tfoot", "tr", "div"))
     # numbers right-aligned, text left
-    assert "text-align:left" in heads[0][1]["style"] and "text-align:right" in heads[1][1]["style"]
+    assert "text-align: left" in heads[0][1]["style"] and "text-align: right" in heads[1][1]["style"]
+    # a cell margin becomes a blank line under every row when an office suite imports the HTML
+    assert all(_css(a["style"], "margin") in (None, "0") for _, a in cells)
+    assert "Arial" in next(a["style"] for t, a in p.tags if t == "table")
+
+
+def test_html_shows_headings_caption_and_note_as_written():
+    # great-tables reads "{{m^2}}" as units and trusts HTML in labels; ours are plain text
+    t = pd.DataFrame({"dose {{m^2}} <b>": ["x{{m^2}}", "a\nb"], "n": [12, 30]})
+    doc = table_html(t, caption="Table {{1}} <i>", note="per {{s^-1}} & more\nsecond line")
+    p = parse(doc)
+    assert p.rows == [["dose {{m^2}} <b>", "n"], ["x{{m^2}}", "12"], ["ab", "30"]]
+    assert p.caption == "Table {{1}} <i>" and p.note == "per {{s^-1}} & moresecond line"
+    assert "<b>" not in doc and "<sup" not in doc and doc.count("<br") == 2   # line breaks kept
 
 
 def test_unknown_suffix_is_refused(frame, tmp_path):
@@ -361,4 +434,5 @@ def test_table_one_cannot_be_suppressed_after_the_fact(cohort, tmp_path):
 def test_table_one_notebook_display_is_the_export(cohort):
     t1 = rc.table_one(cohort, by="prior_hsct", variables=["sex"])
     assert t1._repr_html_() == table_html(t1)
-    assert "<style" not in t1._repr_html_() and "border-top:1.5pt" in t1._repr_html_()
+    assert "<style" not in t1._repr_html_()
+    assert _rules(parse(t1._repr_html_()).cells[0][1]["style"]) == {"top": "1.5pt", "bottom": "0.75pt"}

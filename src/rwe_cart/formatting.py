@@ -78,7 +78,7 @@ def format_hr(hr: Any, lower: Any = None, upper: Any = None, decimals: int = 2) 
     if v is None or math.isinf(v):
         return NO_VALUE
     lo, hi = _number(lower), _number(upper)
-    text = f"{v:.{decimals}f}"
+    text = format_fixed(v, decimals)
     if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi):
-        text += f" ({lo:.{decimals}f}–{hi:.{decimals}f})"
+        text += f" ({format_fixed(lo, decimals)}–{format_fixed(hi, decimals)})"
     return text

@@ -1,8 +1,10 @@
 """Display tables: Table 1 (baseline characteristics), small-cell suppression of count
-columns, and export of any result table to CSV, booktabs LaTeX or Word-friendly HTML."""
+columns, and export of any result table to CSV, booktabs LaTeX or Word-friendly HTML.
+
+Every number is written by :mod:`rwe_cart.formatting` here, once, into display strings;
+the renderers in ``_table_render`` (great-tables for HTML) only lay those strings out."""
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _table_render as _render
 from ._deprecate import renamed
 from .formatting import format_fixed, format_p
 from .privacy import check_suppress, format_count
@@ -68,7 +71,7 @@ class TableOne:
         out = self.table.copy()
         out.loc[out["variable"].eq(out["variable"].shift()), "variable"] = ""
         if "smd" in out:
-            out["smd"] = out["smd"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+            out["smd"] = out["smd"].map(lambda v: "" if pd.isna(v) else format_fixed(v, 3))
         return out.rename(columns={"variable": "", "level": "", "smd": "SMD"})
 
     def _repr_html_(self) -> str:
@@ -81,7 +84,7 @@ class TableOne:
 
 def _count_cell(n: int, denom: int, k: int | None) -> str:
     shown = format_count(n, k)
-    return f"{shown} ({100 * n / denom:.1f}%)" if denom and not shown.startswith("<") else shown
+    return f"{shown} ({format_fixed(100 * n / denom, 1)}%)" if denom and not shown.startswith("<") else shown
 
 
 def _median_cell(x: pd.Series) -> str:
@@ -89,7 +92,7 @@ def _median_cell(x: pd.Series) -> str:
     if x.empty:
         return "–"
     q1, med, q3 = np.percentile(x, [25, 50, 75])
-    return f"{med:.1f} [{q1:.1f}, {q3:.1f}]"
+    return f"{format_fixed(med, 1)} [{format_fixed(q1, 1)}, {format_fixed(q3, 1)}]"
 
 
 def _smd_continuous(a: pd.Series, b: pd.Series) -> float:
@@ -578,54 +581,14 @@ def format_table(table: Any, *, digits: int | Mapping[str, int] = 2,
 
 
 # ---------------------------------------------------------------------------------------
-# HTML (inline styles only) and LaTeX (booktabs)
+# HTML (great-tables, inline styles only) and LaTeX (booktabs): see _table_render
 # ---------------------------------------------------------------------------------------
-_FONT = "Arial, Helvetica, sans-serif"
-_THICK = "1.5pt solid #000000"
-_THIN = "0.75pt solid #000000"
-
-
 def _suppression_note(k: int | None) -> str:
     return f"Counts from 1 to {k - 1} are shown as <{k}." if k is not None and k > 1 else ""
 
 
 def _full_note(note: str | None, k: int | None) -> str:
     return " ".join(s for s in (note, _suppression_note(k)) if s)
-
-
-def _html_text(s: str) -> str:
-    return html.escape(s).replace("\n", "<br>")
-
-
-def _html_fragment(d: _Display, caption: str | None, note: str) -> str:
-    # Inline styles on every cell: Word drops <style> blocks and classes when pasting,
-    # and keeps cell borders, so the three rules are borders of the cells.
-    def cell(tag: str, text: str, j: int, rules: str) -> str:
-        number = d.numeric[j] and j > 0
-        style = f"text-align:{'right' if number else 'left'};" + ("white-space:nowrap;" if number else "")
-        style += "font-weight:bold;" if tag == "th" else ""
-        return (f'<{tag} style="padding:2pt 8pt;vertical-align:top;{style}{rules}">'
-                f"{_html_text(text)}</{tag}>")
-
-    n = len(d.frame)
-    head_rules = f"border-top:{_THICK};border-bottom:{_THIN if n else _THICK};"
-    lines = ['<div style="margin:0 0 12pt 0">']
-    if caption:
-        lines.append(f'<p style="margin:0 0 4pt 0;font-family:{_FONT};font-size:10pt;'
-                     f'font-weight:bold">{_html_text(caption)}</p>')
-    lines.append(f'<table style="border-collapse:collapse;font-family:{_FONT};font-size:10pt">')
-    lines.append("<thead><tr>" + "".join(cell("th", h, j, head_rules) for j, h in enumerate(d.headers))
-                 + "</tr></thead>")
-    lines.append("<tbody>")
-    for i, row in enumerate(d.frame.itertuples(index=False)):
-        rules = f"border-bottom:{_THICK};" if i == n - 1 else ""
-        lines.append("<tr>" + "".join(cell("td", v, j, rules) for j, v in enumerate(row)) + "</tr>")
-    lines.append("</tbody></table>")
-    if note:
-        lines.append(f'<p style="margin:4pt 0 0 0;font-family:{_FONT};font-size:8pt">'
-                     f"{_html_text(note)}</p>")
-    lines.append("</div>")
-    return "\n".join(lines)
 
 
 def table_html(table: Any, *, caption: str | None = None, note: str | None = None,
@@ -636,68 +599,19 @@ def table_html(table: Any, *, caption: str | None = None, note: str | None = Non
     The same table that :func:`export_table` writes to ``.html``, without the document
     around it; show it in a notebook with ``IPython.display.HTML(rc.table_html(x))``.
     Arguments as :func:`format_table`; ``caption`` goes above the table and ``note``
-    (with the suppression rule, when one is in force) below it.
+    (with the suppression rule, when one is in force) below it, as the title row and the
+    source note of a great-tables table whose styles are all inline.
 
     Examples
     --------
     >>> import pandas as pd, rwe_cart as rc
     >>> table = pd.DataFrame({"group": ["a", "b"], "n": [12, 3], "hr": [1.0, 0.4567]})
     >>> html = rc.table_html(table, caption="Table 2", suppress_below=5)
-    >>> html.count("<tr"), "&lt;5" in html
-    (3, True)
+    >>> html.count("<tr"), "&lt;5" in html, "<style" in html
+    (5, True, False)
     """
     d = _display(table, digits, headers, suppress_below, na_rep)
-    return _html_fragment(d, caption, _full_note(note, d.k))
-
-
-# pandas' LaTeX escaping leaves < and > (printed as ¡ and ¿ in the default OT1 font
-# encoding) and the Unicode signs our tables use, so one table does it all in one pass.
-_LATEX = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "<": r"\textless{}", ">": r"\textgreater{}", "\u2003": r"\quad{}", "–": "--", "—": "---",
-    "−": r"\ensuremath{-}", "×": r"\ensuremath{\times}", "±": r"\ensuremath{\pm}",
-    "≥": r"\ensuremath{\geq}", "≤": r"\ensuremath{\leq}", "∞": r"\ensuremath{\infty}",
-    "α": r"\ensuremath{\alpha}", "β": r"\ensuremath{\beta}",
-    **{sup: rf"\textsuperscript{{{d}}}" for sup, d in zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")},
-}
-_LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX))
-
-
-def _latex_escape(s: str) -> str:
-    return _LATEX_RE.sub(lambda m: _LATEX[m.group()], str(s))
-
-
-def _latex_number(s: str) -> str:
-    # a leading hyphen would print as a hyphen, not a minus sign
-    return re.sub(r"^-(?=\d)", r"\\ensuremath{-}", _latex_escape(s))
-
-
-def _latex(d: _Display, caption: str | None, note: str, label: str | None) -> str:
-    number = [d.numeric[j] and j > 0 for j in range(len(d.headers))]
-    # long free text (notes, estimands) wraps, ragged right, in paragraph columns that
-    # share half the line, instead of running off the page
-    long = [not number[j] and max([len(d.headers[j])] + [len(v) for v in d.frame[j]]) > 40
-            for j in range(len(d.headers))]
-    width = f"{min(0.3, 0.5 / max(sum(long), 1)):.2f}"
-    spec = "".join("r" if number[j] else
-                   rf">{{\raggedright\arraybackslash}}p{{{width}\linewidth}}" if long[j] else "l"
-                   for j in range(len(d.headers)))
-    styler = (d.frame.style.hide(axis="index")
-              .format({j: _latex_number if number[j] else _latex_escape for j in d.frame.columns})
-              .format_index(lambda j: _latex_escape(d.headers[j]), axis=1))
-    tex = styler.to_latex(hrules=True, environment="table", position_float="centering",
-                          column_format=spec, caption=_latex_escape(caption) if caption else None,
-                          label=label)
-    if note:
-        foot = f"\\par\\smallskip{{\\footnotesize {_latex_escape(note)}\\par}}\n"
-        tex = tex.replace("\\end{tabular}\n", "\\end{tabular}\n" + foot)
-    return tex
-
-
-def _html_document(fragment: str, title: str) -> str:
-    return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f"<title>{_html_text(title)}</title>\n</head>\n<body>\n{fragment}\n</body>\n</html>\n")
+    return _render.html_fragment(d, caption, _full_note(note, d.k))
 
 
 def export_table(table: Any, path: str | Path, *, caption: str | None = None,
@@ -742,9 +656,10 @@ def export_table(table: Any, path: str | Path, *, caption: str | None = None,
       a column of long text is a ragged-right paragraph column, which needs
       ``\\usepackage{array}``), every cell escaped for LaTeX (plain ASCII out), the note as
       a footnote-size paragraph under it.
-    - ``.html``: a self-contained UTF-8 document with inline styles only (no ``<style>``,
-      no classes, nothing external), three horizontal rules as in journals; opened in a
-      browser it can be copied and pasted into Word, or opened by Word directly.
+    - ``.html``: a self-contained UTF-8 document, rendered by great-tables with its CSS
+      inlined (no ``<style>``, nothing external; the class names it leaves do nothing
+      without its stylesheet), three horizontal rules drawn as cell borders as in journals;
+      opened in a browser it can be copied and pasted into Word, or opened by Word directly.
 
     Examples
     --------
@@ -775,8 +690,9 @@ def export_table(table: Any, path: str | Path, *, caption: str | None = None,
     full_note = _full_note(note, d.k)
     if suffix == ".tex":
         tag = label if label is not None else "tab:" + re.sub(r"[^A-Za-z0-9]+", "-", path.stem)
-        path.write_text(_latex(d, caption, full_note, tag), encoding="utf-8")
+        path.write_text(_render.latex(d, caption, full_note, tag), encoding="utf-8")
     else:
-        path.write_text(_html_document(_html_fragment(d, caption, full_note), caption or path.stem),
+        path.write_text(_render.html_document(_render.html_fragment(d, caption, full_note),
+                                               caption or path.stem),
                         encoding="utf-8")
     return path
