@@ -136,7 +136,7 @@ def frame():
 def test_suppression_masks_1_to_k_minus_1_only():
     t = pd.DataFrame({"n_risk": [0, 1, 2, 4, 5, 6, 40], "survival": [1.0, 0.9, 0.8, 0.5, 0.4, 0.3, 0.2],
                       "n_event": [0, 0, 3, 1, 5, 0, 9], "label": list("abcdefg")})
-    out = suppress_counts(t, 5)
+    out = suppress_counts(t, suppress_below=5)
     assert out["n_risk"].tolist() == [0, "<5", "<5", "<5", 5, 6, 40]
     assert out["n_event"].tolist() == [0, 0, "<5", "<5", 5, 0, 9]
     # estimates and text are not counts
@@ -144,12 +144,12 @@ def test_suppression_masks_1_to_k_minus_1_only():
     assert out["label"].tolist() == list("abcdefg")
     # the input is untouched, and a second pass changes nothing
     assert t["n_risk"].tolist() == [0, 1, 2, 4, 5, 6, 40]
-    pd.testing.assert_frame_equal(suppress_counts(out, 5), out)
+    pd.testing.assert_frame_equal(suppress_counts(out, suppress_below=5), out)
 
 
 def test_suppression_masks_paired_percentage_row_by_row():
     t = pd.DataFrame({"grade": ["1", "2", "3"], "count": [50, 3, 0], "pct": [94.3, 5.7, 0.0]})
-    out = suppress_counts(t, 5, percent_columns={"count": "pct"})
+    out = suppress_counts(t, suppress_below=5, percent_columns={"count": "pct"})
     assert out["count"].tolist() == [50, "<5", 0]
     assert out["pct"].tolist() == [94.3, "–", 0.0]
 
@@ -157,10 +157,10 @@ def test_suppression_masks_paired_percentage_row_by_row():
 def test_suppression_explicit_columns_and_names():
     t = pd.DataFrame({"patients": [2, 9], "n": [1, 7], "n_pct": [12.5, 87.5], "weighted_n": [2.5, 6.0]})
     # named count columns only: `patients` is not one, n_pct is a percentage
-    auto = suppress_counts(t, 3)
+    auto = suppress_counts(t, suppress_below=3)
     assert auto["patients"].tolist() == [2, 9] and auto["n"].tolist() == ["<3", 7]
     assert auto["n_pct"].tolist() == [12.5, 87.5]
-    out = suppress_counts(t, 3, columns=["patients", "weighted_n"])
+    out = suppress_counts(t, suppress_below=3, columns=["patients", "weighted_n"])
     assert out["patients"].tolist() == ["<3", 9]
     assert out["weighted_n"].tolist() == ["<3", 6.0]   # a weighted count below k too
     assert out["n"].tolist() == [1, 7]                 # explicit columns replace the default
@@ -168,7 +168,7 @@ def test_suppression_explicit_columns_and_names():
 
 def test_suppression_none_returns_an_unchanged_copy():
     t = pd.DataFrame({"n": [1, 2]})
-    out = suppress_counts(t, None)
+    out = suppress_counts(t, suppress_below=None)
     pd.testing.assert_frame_equal(out, t)
     out.loc[0, "n"] = 99
     assert t.loc[0, "n"] == 1
@@ -177,21 +177,21 @@ def test_suppression_none_returns_an_unchanged_copy():
 @pytest.mark.parametrize("k", [0, True, 2.5, -3, "5"])
 def test_suppression_rejects_bad_k(k):
     with pytest.raises(ValueError, match=r"suppress_below must be a positive integer .* got " + re.escape(repr(k))):
-        suppress_counts(pd.DataFrame({"n": [1]}), k)
+        suppress_counts(pd.DataFrame({"n": [1]}), suppress_below=k)
 
 
 def test_suppression_bad_columns_are_named():
     t = pd.DataFrame({"method": ["naive", "ccw"], "n": [3, 9]})
     with pytest.raises(ValueError, match=r"'method' is not a count column: row 0 holds 'naive'"):
-        suppress_counts(t, 5, columns=["method"])
+        suppress_counts(t, suppress_below=5, columns=["method"])
     with pytest.raises(ValueError, match=r"columns not in the table: \['nope'\]"):
-        suppress_counts(t, 5, percent_columns={"n": "nope"})
+        suppress_counts(t, suppress_below=5, percent_columns={"n": "nope"})
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(0, 30), min_size=1, max_size=20), st.integers(1, 12))
 def test_suppression_property(counts, k):
-    out = suppress_counts(pd.DataFrame({"n": counts}), k)["n"].tolist()
+    out = suppress_counts(pd.DataFrame({"n": counts}), suppress_below=k)["n"].tolist()
     for c, o in zip(counts, out):
         assert o == (f"<{k}" if 0 < c < k else c)
 

@@ -11,6 +11,9 @@ import pandas as pd
 from . import schema
 from .schema import CohortValidationError
 
+__all__ = ["Cohort", "UnavailableInputError", "build_cohort", "hsct_in_remission", "derive",
+           "ATTRITION_COLUMNS", "DAY_COLUMNS", "DERIVED_COLUMNS", "IMPUTATION_COLUMNS", "ORIGINS"]
+
 ORIGINS = {"infusion": "date_infusion", "apheresis": "date_apheresis", "enrollment": "date_enrollment"}
 # Derived day columns: name -> source date column.
 DAY_COLUMNS = {

@@ -12,6 +12,8 @@ import pandas as pd
 
 from .schema import RESPONSES_CR
 
+__all__ = ["endpoint", "needs", "BASE_DEFINITIONS", "COMPETING", "ENDPOINTS", "NEEDS"]
+
 BASE_DEFINITIONS = {
     "OS": "OS: time from CAR-T infusion to death from any cause; alive patients censored at last contact.",
     "PFS": "PFS: time from CAR-T infusion to relapse/progression or death from any cause, whichever "

@@ -126,10 +126,10 @@ class ReportOutputs:
             table = table.table  # a landmark grid, a Simon–Makuch curve, …: its result table
         shown = table
         if isinstance(table, pd.DataFrame):
-            shown = suppress_counts(table, k, percent_columns=percent_columns)
+            shown = suppress_counts(table, suppress_below=k, percent_columns=percent_columns)
             extra = list(table.columns) if counts is True else list(counts or [])
             if extra:
-                shown = suppress_counts(shown, k, columns=extra)
+                shown = suppress_counts(shown, suppress_below=k, columns=extra)
         for suffix in self.TABLE_FORMATS:
             path = self._path(name + suffix)
             if path is not None:

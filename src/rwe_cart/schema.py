@@ -15,6 +15,17 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    # the contract
+    "CohortValidationError", "RESPONSES_CR", "CATEGORIES", "DATE_COLUMNS", "EVENT_DATE_COLUMNS",
+    "BOOL_COLUMNS", "INT_COLUMNS", "FLOAT_COLUMNS", "REQUIRED", "CONTRACT_COLUMNS", "RANGES",
+    "PROBLEM_COLUMNS", "PARTIAL_RULES", "coerce", "validate", "format_problems",
+    # the rules' building blocks, shared with the loaders
+    "ALL", "EXCEL_EPOCHS", "blank_rows", "check_date_format", "clean_ids", "coerce_bool",
+    "coerce_category", "coerce_dates", "coerce_number", "file_problems", "is_missing",
+    "patient_labels", "problems_frame", "row_label", "row_problems",
+]
+
 RESPONSES_CR = ("CR", "CRi", "CRh")
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "sex": ("F", "M"),

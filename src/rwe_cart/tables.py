@@ -15,9 +15,12 @@ import numpy as np
 import pandas as pd
 
 from . import _table_render as _render
-from ._deprecate import renamed
+from ._deprecate import keyword_only, renamed
 from .formatting import format_fixed, format_p
 from .privacy import check_suppress, format_count
+
+__all__ = ["TableOne", "export_table", "format_table", "suppress_counts", "table_html", "table_one",
+           "COUNT_COLUMNS", "DEFAULT_VARIABLES", "HEADERS", "LABELS"]
 
 DEFAULT_VARIABLES = (
     "age", "sex", "prior_hsct", "prior_lines", "prior_blinatumomab", "prior_inotuzumab",
@@ -253,9 +256,10 @@ def _count_values(table: pd.DataFrame, column: Any, *, strict: bool) -> pd.Serie
     return x.astype(float) if x.notna().any() else None
 
 
+@keyword_only("suppress_below", "columns")
 @renamed(k="suppress_below")
-def suppress_counts(table: pd.DataFrame, suppress_below: int | None, columns: Sequence[str] | None = None,
-                    *, percent_columns: Mapping[str, str | Sequence[str]] | None = None
+def suppress_counts(table: pd.DataFrame, *, suppress_below: int | None,
+                    columns: Sequence[str] | None = None, percent_columns: Mapping[str, str | Sequence[str]] | None = None
                     ) -> pd.DataFrame:
     """A copy of ``table`` with small counts masked (small-cell suppression).
 
@@ -300,7 +304,7 @@ def suppress_counts(table: pd.DataFrame, suppress_below: int | None, columns: Se
     --------
     >>> import pandas as pd, rwe_cart as rc
     >>> table = pd.DataFrame({"grade": [1, 2, 3], "n": [40, 3, 12], "percent": [72.7, 5.5, 21.8]})
-    >>> rc.suppress_counts(table, 5, ["n"], percent_columns={"n": "percent"})
+    >>> rc.suppress_counts(table, suppress_below=5, columns=["n"], percent_columns={"n": "percent"})
        grade   n percent
     0      1  40    72.7
     1      2  <5       –
@@ -457,7 +461,7 @@ def _suppressed_frame(table: Any, suppress_below: int | None) -> tuple[pd.DataFr
     own = None if isinstance(table, pd.DataFrame) else getattr(table, "suppress_below", None)
     ks = [int(v) for v in (suppress_below, own) if v is not None]
     k = max(ks) if ks else None
-    return (frame if k is None else suppress_counts(frame, k)), k
+    return (frame if k is None else suppress_counts(frame, suppress_below=k)), k
 
 
 def _table_one_k(t1: TableOne, suppress_below: int | None) -> int | None:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+__all__ = ["landmark_frame", "split_timeline"]
+
 
 
 def _check_columns(data: pd.DataFrame, columns: list[str]) -> None:
