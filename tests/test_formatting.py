@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rwe_cart.formatting import NO_VALUE, format_fixed, format_hr, format_p
+from rwe_cart.formatting import NO_VALUE, format_count_percent, format_fixed, format_hr, format_p
 
 
 @pytest.mark.parametrize("x, decimals, shown", [
@@ -43,3 +43,14 @@ def test_format_hr(args, shown):
 
 def test_format_hr_decimals():
     assert format_hr(0.61234, 0.41871, 0.88012, decimals=3) == "0.612 (0.419–0.880)"
+
+
+def test_count_with_percent():
+    assert format_count_percent(28, 189) == "28 (14.8%)"
+    assert format_count_percent(0, 189) == "0 (0.0%)"
+    assert format_count_percent(189, 189) == "189 (100.0%)"
+    assert format_count_percent(3, 189, suppress_below=5) == "<5"      # no percentage back
+    assert format_count_percent(7, 189, suppress_below=5) == "7 (3.7%)"
+    assert format_count_percent(4, 0) == "4" and format_count_percent(4, None) == "4"
+    assert format_count_percent(float("nan"), 10) == "–"
+    assert format_count_percent(2.5, 10) == "2.5 (25.0%)"              # a weighted count

@@ -4,7 +4,8 @@ table and its figure never disagree.
 * p-values: 3 decimals, or ``"<0.001"`` below that floor; an em dash where there is none.
 * Hazard ratios: ``"0.61 (0.42–0.88)"`` (2 decimals), the ratio alone when its limits are
   not finite, an em dash where the method gives none.
-* Counts with small-cell suppression: :func:`rwe_cart.privacy.format_count`.
+* Counts with small-cell suppression: :func:`rwe_cart.privacy.format_count`; a count with
+  its percentage, ``"28 (14.8%)"``: :func:`format_count_percent`.
 * Method names of the HSCT comparison: :data:`METHOD_LABELS`.
 """
 from __future__ import annotations
@@ -12,7 +13,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["format_p", "format_hr", "format_fixed", "METHOD_LABELS", "NO_VALUE"]
+from .privacy import format_count
+
+__all__ = ["format_p", "format_hr", "format_fixed", "format_count_percent", "METHOD_LABELS",
+           "NO_VALUE"]
 
 #: What a cell shows where a method gives no number.
 NO_VALUE = "—"
@@ -82,3 +86,21 @@ def format_hr(hr: Any, lower: Any = None, upper: Any = None, decimals: int = 2) 
     if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi):
         text += f" ({format_fixed(lo, decimals)}–{format_fixed(hi, decimals)})"
     return text
+
+
+def format_count_percent(n: Any, denominator: Any, suppress_below: int | None = None) -> str:
+    """``"28 (14.8%)"``: the count and its percentage of `denominator` (1 decimal); the count
+    alone without a denominator, or when it is suppressed (``"<5"``: its percentage would
+    give it back).
+
+    Examples
+    --------
+    >>> from rwe_cart.formatting import format_count_percent
+    >>> format_count_percent(28, 189), format_count_percent(3, 189, 5), format_count_percent(4, 0)
+    ('28 (14.8%)', '<5', '4')
+    """
+    shown = format_count(n, suppress_below)
+    d = _number(denominator)
+    if not d or shown.startswith("<") or _number(n) is None:
+        return shown
+    return f"{shown} ({format_fixed(100.0 * float(n) / d, 1)}%)"

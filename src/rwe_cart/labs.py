@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .formatting import format_count_percent
 from ._icaht import ICAHT_EARLY, ICAHT_LATE, icaht_grade
 from ._lab_common import (LAB_UNITS, PATIENT_LAB_UNITS, QUANTITY, UNIT_FACTORS, patients_of,
                           require_columns, row_list, scale, standardise_lab_units,
@@ -380,17 +381,17 @@ def toxicity_table(cohort: Any, *, syndromes: Sequence[str] = ("crs", "icans"),
         denom = int(known.sum())
         label = s.upper()
 
-        def add(level: str, n: int, pct: float | None = None, **extra: Any) -> None:
-            pct = 100.0 * n / denom if pct is None and denom else pct
+        def add(level: str, n: int, missing: bool = False, **extra: Any) -> None:
+            pct = 100.0 * n / denom if denom and not missing else np.nan
             rows.append({"syndrome": label, "level": level, "n": n, "denominator": denom,
-                         "percent": np.nan if pct is None else pct,
-                         "display": f"{n} ({pct:.1f}%)" if pct is not None and not np.isnan(pct) else f"{n}",
+                         "percent": pct,
+                         "display": f"{n}" if missing else format_count_percent(n, denom),
                          **extra})
 
         for g in grades:
             add(f"Grade {g}", int((grade == g).sum()))
         add("Grade >=3", int((grade >= 3).sum()))
-        add("Missing", int((~known).sum()), pct=np.nan)
+        add("Missing", int((~known).sum()), missing=True)
         onset = _onset_days(patients, s)
         if onset is not None:
             x = onset[(grade >= 1) & onset.notna()].to_numpy(dtype="float64")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import _table_render as _render
 from ._deprecate import keyword_only, renamed
-from .formatting import format_fixed, format_p
+from .formatting import format_count_percent, format_fixed, format_p
 from .privacy import check_suppress, format_count
 
 __all__ = ["TableOne", "export_table", "format_table", "suppress_counts", "table_html", "table_one",
@@ -86,8 +86,7 @@ class TableOne:
 
 
 def _count_cell(n: int, denom: int, k: int | None) -> str:
-    shown = format_count(n, k)
-    return f"{shown} ({format_fixed(100 * n / denom, 1)}%)" if denom and not shown.startswith("<") else shown
+    return format_count_percent(n, denom, k)
 
 
 def _median_cell(x: pd.Series) -> str:
