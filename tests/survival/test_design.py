@@ -45,3 +45,22 @@ def test_bool_and_factor_columns_have_one_name_in_every_model():
     names["formula"] = list(rc.cox("Surv(time, event) ~ age + male + C(stage)", d)
                             .summary["term"])
     assert all(v == expected for v in names.values()), names
+
+
+def test_multistate_models_name_a_flag_and_a_factor_as_every_model():
+    p = rc.datasets.rocca_like().patients
+    assert pd.api.types.is_bool_dtype(p["mrd_negative"].dtype)
+    # expand.covs' names: <term>.<transition>, with the term as in rc.cox
+    known = p.dropna(subset=["mrd_negative", "sex"]).assign(time=lambda f: f["age"], event=1)
+    terms = rc.cox(known, time="time", event="event",
+                   covariates=["mrd_negative", "sex"]).summary["term"].tolist()
+    assert terms == ["mrd_negativeTRUE", "sexM"]
+    fit = rc.datasets.rocca_like().multistate().fit({"remission -> hsct": ["mrd_negative", "sex"]})
+    assert fit.model.summary["term"].tolist() == [f"{t}.4" for t in terms]
+    tr = rc.transitions({"a": ["b"]})
+    frame = rc.multistate_frame(pd.DataFrame({"id": [1, 2, 3], "t": [5.0, 6.0, 7.0],
+                                              "s": [1, 0, 1], "flag": [True, False, True],
+                                              "sex": ["F", "M", "M"]}),
+                                tr, time={"b": "t"}, status={"b": "s"}, keep=["flag", "sex"])
+    assert [c for c in rc.expand_covariates(frame, ["flag", "sex"], tr).columns
+            if c.endswith(".1")] == ["flagTRUE.1", "sexM.1"]

@@ -27,8 +27,11 @@ def _label(tr: Transitions, k: int) -> str:
 
 
 def _levels(col: pd.Series) -> list | None:
-    """Levels of a covariate (first = reference), None for a number or a 0/1 flag."""
-    if (pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_numeric_dtype(col.dtype)):
+    """Levels of a covariate (first = reference), None for a number. A flag has levels
+    False and True, so that its term is ``<name>TRUE`` as in every model (survival/design)."""
+    if pd.api.types.is_bool_dtype(col.dtype):
+        return [False, True]
+    if pd.api.types.is_numeric_dtype(col.dtype):
         return None
     if isinstance(col.dtype, pd.CategoricalDtype):
         return list(col.cat.categories)
@@ -36,8 +39,8 @@ def _levels(col: pd.Series) -> list | None:
 
 
 def _terms(c: str, col: pd.Series, levels: list | None) -> list[tuple[str, np.ndarray]]:
-    """The coefficient columns of a covariate: itself as a number (a flag as 0/1), or one
-    0/1 column per level but the first, named as :func:`rwe_cart.cox` names them."""
+    """The coefficient columns of a covariate: itself as a number, or one 0/1 column per
+    level but the first, named as :func:`rwe_cart.cox` names them."""
     if levels is None:
         return [(c, col.astype("float64").to_numpy(na_value=np.nan))]
     miss = col.isna().to_numpy()
@@ -49,12 +52,15 @@ def _design(rows: pd.DataFrame, trans: np.ndarray, covs: dict[int, list[str]],
             levels: dict[str, list | None]) -> pd.DataFrame:
     """Transition-specific columns ``<term>.<k>`` (expand.covs' names): the covariate on
     rows of transition k, 0 elsewhere (a value missing off transition k is not used)."""
-    out = {}
+    out, source = {}, {}
     for k in sorted(covs):
         for c in covs[k]:
             for term, v in _terms(c, rows[c], levels[c]):
                 out[f"{term}.{k}"] = np.where(trans == k, v, 0.0)
-    return pd.DataFrame(out, index=rows.index)
+                source[f"{term}.{k}"] = c
+    frame = pd.DataFrame(out, index=rows.index)
+    frame.attrs["covariate"] = source   # column -> the covariate it codes, for messages
+    return frame
 
 
 def _resolve_covariates(ms: CartMultistate, covariates, min_events) -> dict[int, list[str]]:
@@ -106,7 +112,7 @@ def _fit(ms: CartMultistate, covariates, min_events) -> MultistateCox:
         j = int(np.flatnonzero(bad.any(axis=0))[0])
         col = X.columns[j]
         who = pd.unique(rows["id"].to_numpy()[bad[:, j]])
-        raise ValueError(f"covariate column {col.rsplit('.', 1)[0]!r} is missing for "
+        raise ValueError(f"covariate column {X.attrs['covariate'][col]!r} is missing for "
                          f"patients {sorted(map(str, who))[:5]} on "
                          f"transition {_label(ms.transitions, int(col.rsplit('.', 1)[1]))}; "
                          "give it a value or leave it out of that transition")
