@@ -80,7 +80,7 @@ def plot_cif(
     Parameters
     ----------
     ci
-        A :class:`~rwe_cart.survival.competing.CumulativeIncidence` result (times in
+        A :class:`~rwe_cart.CumulativeIncidence` result (times in
         days), e.g. ``cumulative_incidence(data, "time", "cause", by="arm")``.
     causes
         Which causes to draw and in what order: a sequence of cause codes, or a

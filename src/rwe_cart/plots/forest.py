@@ -100,7 +100,7 @@ def plot_forest(
         of ``label, method, term, subgroup, group``); optional ``p, estimand, n,
         events, note``. Or a result carrying such a frame as ``.table`` (e.g.
         :class:`~rwe_cart.ExposureComparison` from ``rwe_cart.hsct_effect``) or ``.summary``
-        (e.g. :class:`~rwe_cart.survival.cox.CoxModel`).
+        (e.g. :class:`~rwe_cart.CoxModel`).
     ax
         Draw in this axes slot (the text columns are carved out of it); default a new
         figure sized to the rows (174 mm wide).

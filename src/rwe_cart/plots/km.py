@@ -104,7 +104,7 @@ def plot_km(
     Parameters
     ----------
     km
-        A :class:`~rwe_cart.survival.km.KaplanMeier` result (times in days).
+        A :class:`~rwe_cart.KaplanMeier` result (times in days).
     ax
         Draw the curves on this axes (e.g. one panel of a larger figure). The
         risk table is then carved out of the bottom of the same axes area. Without

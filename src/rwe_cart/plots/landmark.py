@@ -2,7 +2,7 @@
 
 The plot computes nothing statistical: the estimates and counts are the cells of the
 landmark grid it is given (columns ``landmark, n, exposed, events, hr, lower, upper,
-p``), the curves are :class:`~rwe_cart.survival.km.KaplanMeier` results drawn with
+p``), the curves are :class:`~rwe_cart.KaplanMeier` results drawn with
 :func:`~rwe_cart.plots.plot_km`.
 """
 

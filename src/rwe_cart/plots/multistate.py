@@ -3,7 +3,7 @@ numbers at risk per state under the axis) and the state diagram with the number 
 patients making each transition.
 
 The plots compute nothing statistical: the curves come from a
-:class:`~rwe_cart.survival.multistate.StateProbabilities` result and the counts from the
+:class:`~rwe_cart.StateProbabilities` result and the counts from the
 long frame of :func:`~rwe_cart.survival.multistate.multistate_frame`.
 """
 

@@ -1,6 +1,6 @@
 """Simon–Makuch plot: Kaplan–Meier curves by *current* HSCT status.
 
-The curves are a :class:`~rwe_cart.survival.km.KaplanMeier` fitted on counting-process
+The curves are a :class:`~rwe_cart.KaplanMeier` fitted on counting-process
 rows ``(start, stop]`` with HSCT as a time-varying group (``start="start"``), so a
 patient contributes to the no-HSCT curve until transplant and to the HSCT curve after.
 The plot draws that result with :func:`~rwe_cart.plots.plot_km`; it computes nothing.
@@ -54,7 +54,7 @@ def plot_simon_makuch(
     result
         A ``SimonMakuch`` result (``rwe_cart.exposure.simon_makuch_curves`` /
         ``simon_makuch``), or the ``ExposureEstimate`` holding one in ``extra``; or a
-        :class:`~rwe_cart.survival.km.KaplanMeier` fitted on counting-process rows by
+        :class:`~rwe_cart.KaplanMeier` fitted on counting-process rows by
         the time-varying HSCT column, e.g. ``kaplan_meier(rows, "stop", "event",
         start="start", by="hsct")``. The numbers at risk are ``result.at_risk(times)``.
     ax

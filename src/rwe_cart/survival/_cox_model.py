@@ -115,7 +115,7 @@ class CoxModel(RegressionResult):
         ``likelihood_ratio``, ``wald``, ``score`` and, with a robust variance,
         ``robust_score``. The Wald test uses the robust variance when robust (as R);
         LRT and score are model-based. :meth:`test` returns one row as a
-        :class:`~rwe_cart.survival.results.TestResult`.
+        :class:`~rwe_cart.TestResult`.
     n, n_events : int
         Rows used and rows with an event (R's ``n`` and ``nevent``).
     ties, strata, weights, cluster, robust, alpha
