@@ -17,14 +17,19 @@ RETIRED = {"entry": "start", "stop": "time", "treat_time": "exposure_time", "gro
            "unit": "unit_col"}
 
 
-def _public_functions():
+def _public(kind, owners=((rc, rc.__all__), (exposure, exposure.__all__))):
+    """(name, object) of every public object of that kind (inspect.isfunction, isclass)."""
     seen = {}
-    for owner, names in ((rc, rc.__all__), (exposure, exposure.__all__)):
+    for owner, names in owners:
         for name in names:
             obj = getattr(owner, name)
-            if inspect.isfunction(obj):
+            if kind(obj):
                 seen.setdefault(obj.__name__, obj)
     return sorted(seen.items())
+
+
+def _public_functions():
+    return _public(inspect.isfunction)
 
 
 @pytest.mark.parametrize("name, fn", _public_functions())
@@ -102,16 +107,8 @@ OWN_ORDER = {"multistate_frame", "expand_covariates", "transition_hazards",
              "replicate_rng"}
 
 
-def _public_functions_and_plots():
-    seen = dict(_public_functions())
-    for name in rc.plots.__all__:
-        obj = getattr(rc.plots, name)
-        if inspect.isfunction(obj):
-            seen.setdefault(obj.__name__, obj)
-    return sorted(seen.items())
-
-
-@pytest.mark.parametrize("name, fn", _public_functions_and_plots())
+@pytest.mark.parametrize("name, fn", _public(inspect.isfunction, (
+    (rc, rc.__all__), (exposure, exposure.__all__), (rc.plots, rc.plots.__all__))))
 def test_positional_arguments_follow_the_order_rule(name, fn):
     if name in OWN_ORDER:
         return
@@ -124,17 +121,7 @@ def test_positional_arguments_follow_the_order_rule(name, fn):
     assert ranks == sorted(ranks), f"{name}: positional order {positional}"
 
 
-def _public_classes():
-    out = {}
-    for owner, names in ((rc, rc.__all__), (exposure, exposure.__all__)):
-        for name in names:
-            obj = getattr(owner, name)
-            if inspect.isclass(obj):
-                out.setdefault(obj.__name__, obj)
-    return sorted(out.items())
-
-
-@pytest.mark.parametrize("name, cls", _public_classes())
+@pytest.mark.parametrize("name, cls", _public(inspect.isclass))
 def test_summary_is_a_table_attribute_everywhere(name, cls):
     if "summary" in getattr(cls, "__dataclass_fields__", {}):
         return
