@@ -409,7 +409,7 @@ def test_fuzz_registry_excel(frame, cells, leading, epoch, errors):
     for _ in range(leading):
         sheet.append([])
     sheet.append([excel_value(str(c)) for c in frame.columns])
-    values = [[None if schema._missing(v) else v for v in row] for row in frame.astype(object).itertuples(index=False)]
+    values = [[None if schema.is_missing(v) else v for v in row] for row in frame.astype(object).itertuples(index=False)]
     for row in values:
         sheet.append([excel_value(v) for v in row])
     for i, j, v in cells:
