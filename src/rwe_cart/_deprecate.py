@@ -20,8 +20,7 @@ REMOVED_IN = "0.3.0"
 def renamed(**old_to_new: str) -> Callable[[F], F]:
     """Let a function take each retired keyword ``old`` for ``new``, with a FutureWarning.
 
-    The function's signature (``inspect.signature``) shows only the new names; the map of
-    retired names is kept in ``__retired__`` for the vocabulary test.
+    The function's signature (``inspect.signature``) shows only the new names.
     """
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
@@ -37,7 +36,6 @@ def renamed(**old_to_new: str) -> Callable[[F], F]:
                     kwargs[new] = kwargs.pop(old)
             return fn(*args, **kwargs)
 
-        wrapper.__retired__ = {**getattr(fn, "__retired__", {}), **old_to_new}
         return wrapper  # type: ignore[return-value]
 
     return decorate
@@ -69,7 +67,6 @@ def keyword_only(*names: str) -> Callable[[F], F]:
                 kwargs.update(zip(given, extra))
             return fn(*args[:n_positional], **kwargs)
 
-        wrapper.__positional_retired__ = names
         return wrapper  # type: ignore[return-value]
 
     return decorate

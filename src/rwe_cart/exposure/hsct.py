@@ -417,6 +417,3 @@ def hsct_effect(cohort, endpoint: str = "PFS", *, methods: Sequence[str] = DEFAU
         estimates=estimates, endpoint=key, definition=definition, skipped=skipped,
         cohort=repr(cohort), options={"landmark": day, "covariates": tuple(covariates),
                                       "methods": tuple(methods), **options})
-
-
-hsct_effect.__retired__ = {"landmark": "at"}  # a day given as landmark= (see above)

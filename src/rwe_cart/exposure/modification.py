@@ -291,7 +291,6 @@ def _factor_first(fn):
             kwargs["factor"], args = args[0], args[1:]
         return fn(cohort, *args, **kwargs)
 
-    wrapper.__retired__ = {"factor (second positional)": "factor="}
     return wrapper
 
 
