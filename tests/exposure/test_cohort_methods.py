@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from cohorts import registry_from_days
 
 import rwe_cart as rc
 from rwe_cart import exposure as X
@@ -16,11 +17,6 @@ CONFOUNDERS = ["mrd_negative", "prior_hsct", "age"]
 
 def _tiny() -> rc.Cohort:
     """Six patients whose exposure is worked out by hand (days from infusion)."""
-    d0 = pd.Timestamp("2023-01-01")
-
-    def day(k):
-        return d0 + pd.Timedelta(days=k) if k is not None else pd.NaT
-
     spec = [  # id, best response, response, relapse, HSCT, death, last contact
         ("P1", "CR", 20, None, 60, None, 400),    # consolidative HSCT on day 60
         ("P2", "CR", 25, None, 90, 90, 90),       # dies on the HSCT day: unexposed event
@@ -29,14 +25,7 @@ def _tiny() -> rc.Cohort:
         ("P5", "NR", None, 28, None, 200, 200),   # non-responder
         ("P6", "CR", 21, None, None, None, 21),   # censored on the response day
     ]
-    rows = []
-    for pid, best, resp, rel, hsct, death, last in spec:
-        cause = None if death is None else ("relapse" if rel is not None else "nrm")
-        rows.append({"patient_id": pid, "date_infusion": d0, "best_response": best,
-                     "date_response": day(resp), "date_relapse": day(rel),
-                     "date_hsct": day(hsct), "date_death": day(death),
-                     "date_last_contact": day(last), "death_cause": cause})
-    return rc.load_registry(pd.DataFrame(rows))
+    return registry_from_days(spec)
 
 
 @pytest.fixture(scope="module")

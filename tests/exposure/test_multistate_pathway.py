@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cohorts import registry_from_days
 from paths import ROOT
 
 import rwe_cart as rc
@@ -23,11 +24,6 @@ PROFILE = {"mrd_negative": True, "prior_hsct": False, "age": 45.0}
 
 def _tiny() -> rc.Cohort:
     """Patients whose paths are worked out by hand (days from infusion)."""
-    d0 = pd.Timestamp("2023-01-01")
-
-    def day(k):
-        return d0 + pd.Timedelta(days=k) if k is not None else pd.NaT
-
     spec = [  # id, best response, response, relapse, HSCT, death, last contact
         ("P1", "CR", 28, 200, 100, 300, 300),     # remission, HSCT, relapse, death
         ("P2", "CR", 28, 90, 150, None, 400),     # salvage HSCT after relapse: never 'hsct'
@@ -39,15 +35,7 @@ def _tiny() -> rc.Cohort:
         ("P8", "NE", None, None, None, 10, 10),   # early death
         ("P9", "CR", 40, 70, None, 70, 70),       # relapse and death on one day
     ]
-    rows = []
-    for pid, best, resp, rel, hsct, death, last in spec:
-        cause = None if death is None else ("relapse" if rel is not None else "nrm")
-        rows.append({"patient_id": pid, "date_infusion": d0, "best_response": best,
-                     "date_response": day(resp), "date_relapse": day(rel),
-                     "date_hsct": day(hsct), "date_death": day(death),
-                     "date_last_contact": day(last), "death_cause": cause,
-                     "age": 40.0 + len(rows)})
-    return rc.load_registry(pd.DataFrame(rows))
+    return registry_from_days(spec, age=[40.0 + i for i in range(len(spec))])
 
 
 @pytest.fixture(scope="module")

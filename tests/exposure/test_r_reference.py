@@ -19,16 +19,6 @@ COX_COLUMNS = {"coef": "coef", "exp_coef": "hr", "se": "se", "z": "z", "p": "p",
                "exp_coef_lower95": "lower", "exp_coef_upper95": "upper"}
 
 
-@pytest.fixture(scope="module")
-def heart():
-    return load_data("heart")
-
-
-@pytest.fixture(scope="module")
-def jasa():
-    return load_data("jasa")
-
-
 def _check_model(model, v, terms=None):
     terms = v["term"] if terms is None else terms
     s = model.summary.set_index("term").loc[terms]

@@ -66,16 +66,6 @@ def check_zph(table: pd.DataFrame, v: dict, what: str) -> None:
     close(table["p_value"], v["p"], f"{what}: p")
 
 
-@pytest.fixture(scope="module")
-def heart():
-    return load_data("heart")
-
-
-@pytest.fixture(scope="module")
-def jasa():
-    return load_data("jasa")
-
-
 HEART_COV = ["age", "year", "surgery", "transplant"]
 
 
