@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 __all__ = ["reference_dir", "load_case", "load_data", "case_frames", "as_array", "list_cases"]
 
@@ -91,3 +92,16 @@ def as_array(values: Any) -> np.ndarray:
 def list_cases() -> list[str]:
     """Names of all case files in the reference directory."""
     return sorted(p.stem for p in reference_dir().glob("*.json"))
+
+
+# R data sets that several test modules use: import these fixtures by name
+@pytest.fixture(scope="module")
+def heart() -> pd.DataFrame:
+    """survival's heart data (Stanford heart transplant, counting-process rows)."""
+    return load_data("heart")
+
+
+@pytest.fixture(scope="module")
+def jasa() -> pd.DataFrame:
+    """survival's jasa data (Stanford heart transplant, one row per patient)."""
+    return load_data("jasa")

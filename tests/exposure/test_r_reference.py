@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference import as_array, load_case, load_data
+from reference import as_array, heart, jasa, load_case, load_data  # noqa: F401 (fixtures)
 
 import rwe_cart as rc
 from rwe_cart import exposure as X

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from reference import as_array, load_case, load_data
+from reference import as_array, heart, jasa, load_case, load_data  # noqa: F401 (fixtures)
 from scipy.optimize import brentq
 
 from rwe_cart.survival import _cox_core as core
